@@ -1,0 +1,122 @@
+"""Configuration from the environment (12-factor).
+
+The defaults give the embedded setup: SQLite in ``instance/``, an embedded
+Celery broker over SQLite, mail written to files.  Setting ``DATABASE_URL``
+and ``REDIS_URL`` switches to the production shape whatever the class.
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("MOBILIZE_INSTANCE_DIR", BASE_DIR / "instance"))
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+
+
+def database_url(url: str | None) -> str:
+    """Accept DATABASE_URL in its usual forms and pick our drivers (psycopg 3)."""
+    if not url:
+        return f"sqlite:///{INSTANCE_DIR / 'mobilize.db'}"
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def celery_settings(redis_url: str | None) -> dict:
+    """Redis when REDIS_URL is set, else an embedded broker in a SQLite file."""
+    broker = redis_url or f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.db'}"
+    return {
+        "broker_url": broker,
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 4,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {"visibility_timeout": 3600} if redis_url else {},
+        "beat_schedule_filename": str(INSTANCE_DIR / "celerybeat-schedule"),
+        "timezone": "UTC",
+    }
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL")
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    SITE_NAME = os.environ.get("SITE_NAME", "Mobilize")
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Mobilize <noreply@localhost>")
+    MAIL_BACKEND = "smtp" if MAIL_SERVER else "file"
+    MAIL_FILE_PATH = str(INSTANCE_DIR / "outbox")
+    MAIL_TIMEOUT = 10
+
+    CELERY = celery_settings(REDIS_URL)
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_KEY_PREFIX = "mobilize-rl"
+
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PREFERRED_URL_SCHEME = "https" if PUBLIC_URL.startswith("https") else "http"
+    SHOW_DEV_OUTBOX = False
+    # Seconds after which mail still queued is handed to the worker again.
+    MAIL_REQUEUE_AFTER = 60
+    PASSWORD_RESET_MAX_AGE = 3600
+
+    @classmethod
+    def validate(cls) -> None:
+        """Raise when the configuration cannot run safely."""
+
+
+class DevelopmentConfig(Config):
+    SHOW_DEV_OUTBOX = not Config.MAIL_SERVER
+
+
+class TestingConfig(Config):
+    TESTING = True
+    RATELIMIT_ENABLED = True
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def validate(cls) -> None:
+        missing = [
+            name
+            for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")
+            if not os.environ.get(name)
+        ]
+        if missing:
+            raise RuntimeError(f"production needs {', '.join(missing)} in the environment")
+        if os.environ["SECRET_KEY"] == DEV_SECRET_KEY or len(os.environ["SECRET_KEY"]) < 32:
+            raise RuntimeError("SECRET_KEY must be a random value of at least 32 characters")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """The class named by MOBILIZE_ENV (development by default)."""
+    name = os.environ.get("MOBILIZE_ENV", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"MOBILIZE_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]

@@ -1,0 +1,52 @@
+"""mobilize: events and petitions that turn supporters into action."""
+
+import logging
+from importlib import import_module, util
+
+from flask import Flask
+
+import config as config_module
+from mobilize.core.celery import celery_init_app
+from mobilize.core.errors import register_error_handlers
+from mobilize.core import sqlite  # noqa: F401 - registers the SQLite pragmas
+from mobilize.core.security import register_security_headers
+from mobilize.core.urls import external_url
+from mobilize.extensions import csrf, db, limiter, login_manager, mail, migrate
+
+# Feature packages, each with optional models, views (a blueprint `bp`), tasks and cli.
+FEATURES = ("core", "main", "accounts", "people", "api", "demo")
+
+
+def create_app(config: type | None = None, **overrides) -> Flask:
+    app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR))
+    config = config or config_module.config_from_env()
+    config.validate()
+    app.config.from_object(config)
+    app.config.update(overrides)
+    app.config["CELERY"] = dict(app.config["CELERY"])
+    config_module.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config_module.BASE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    mail.init_app(app)
+    celery_init_app(app)
+
+    for feature in FEATURES:
+        for part in ("models", "views", "tasks", "cli"):
+            name = f"mobilize.{feature}.{part}"
+            if util.find_spec(name) is None:
+                continue
+            module = import_module(name)
+            if part == "views":
+                app.register_blueprint(module.bp)
+            elif part == "cli":
+                app.cli.add_command(module.cli)
+
+    app.jinja_env.globals["external_url"] = external_url
+    register_error_handlers(app)
+    register_security_headers(app)
+    return app

@@ -1,0 +1,34 @@
+import click
+from flask.cli import AppGroup
+
+from mobilize.accounts import services
+from mobilize.core.errors import DomainError
+
+cli = AppGroup("organizers", help="Manage organizer accounts.")
+
+
+@cli.command("create")
+@click.argument("email")
+@click.option("--org", "organization", required=True, help="Organization to create, with this organizer as owner.")
+@click.option("--name", default=None, help="Display name (defaults to the email's local part).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create(email: str, organization: str, name: str | None, password: str) -> None:
+    """Create an organizer and their organization."""
+    try:
+        user = services.sign_up(email, name or email.split("@")[0], password, organization)
+    except DomainError as error:
+        raise click.ClickException(" ".join([error.message, *error.fields.values()])) from None
+    click.echo(f"created {user.email}, owner of {organization}")
+
+
+@cli.command("token")
+@click.argument("email")
+@click.option("--name", default="CLI token")
+def token(email: str, name: str) -> None:
+    """Print a new API token for the organizer."""
+    try:
+        user = services.user_by_email(email)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    _, raw = services.create_api_token(user.id, name)
+    click.echo(raw)

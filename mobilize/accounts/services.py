@@ -1,0 +1,263 @@
+"""Organizer accounts, organizations, memberships and API tokens.
+
+Every feature asks ``require_member`` before touching an organization's data:
+authorization lives here, not in views.
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from mobilize.accounts.models import ROLES, ApiToken, Membership, Organization, User
+from mobilize.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mobilize.core.mail import queue_mail
+from mobilize.core.models import utcnow
+from mobilize.core.text import slugify
+from mobilize.extensions import db
+
+hasher = PasswordHasher()
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "mbz_"
+# Verified against when the email is unknown, so timing does not tell who has an account.
+_DUMMY_HASH = hasher.hash("not-a-real-password")
+
+
+def normalize_login_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid("Choose a longer password.", {"password": f"Use at least {MIN_PASSWORD} characters."})
+
+
+def sign_up(email: str, name: str, password: str, organization_name: str | None = None) -> User:
+    """Create an organizer, and their organization (as its owner) when named."""
+    _check_password(password)
+    user = User(email=normalize_login_email(email), name=name.strip(), password_hash=hasher.hash(password))
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("An account with this email already exists.", {"email": "Log in instead, or reset your password."})
+    if organization_name:
+        _new_organization(user, organization_name)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == normalize_login_email(email)))
+    try:
+        hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        user = None
+    if user is None or not user.active:
+        raise Invalid("That email and password do not match an account.")
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def get_user(user_id: int) -> User | None:
+    return db.session.get(User, user_id)
+
+
+def user_by_email(email: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == normalize_login_email(email)))
+    if user is None:
+        raise NotFound(f"No organizer with the email {email}.")
+    return user
+
+
+# Password reset: the token embeds part of the current hash, so it works once.
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the account exists; say nothing either way."""
+    user = db.session.scalar(select(User).where(User.email == normalize_login_email(email)))
+    if user is None or not user.active:
+        return
+    token = _reset_serializer().dumps({"uid": user.id, "h": user.password_hash[-16:]})
+    queue_mail(user.email, "password_reset", user=user, token=token)
+    db.session.commit()
+
+
+def reset_password(token: str, password: str) -> User:
+    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
+    try:
+        data = _reset_serializer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise Invalid("This reset link has expired. Ask for a new one.")
+    except BadSignature:
+        raise Invalid("This reset link is not valid. Ask for a new one.")
+    user = db.session.get(User, data.get("uid"))
+    if user is None or user.password_hash[-16:] != data.get("h"):
+        raise Invalid("This reset link was already used. Ask for a new one.")
+    _check_password(password)
+    user.password_hash = hasher.hash(password)
+    db.session.commit()
+    return user
+
+
+# Organizations and memberships.
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)
+    taken = set(db.session.scalars(select(Organization.slug).where(Organization.slug.like(f"{base}%"))))
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _new_organization(owner: User, name: str, description: str = "", website: str = "") -> Organization:
+    name = name.strip()
+    if not name:
+        raise Invalid("Give the organization a name.", {"name": "Required."})
+    org = Organization(name=name, slug=_unique_slug(name), description=description, website=website)
+    db.session.add(org)
+    db.session.add(Membership(user=owner, organization=org, role="owner"))
+    db.session.flush()
+    return org
+
+
+def create_organization(user_id: int, name: str, description: str = "", website: str = "") -> Organization:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such organizer.")
+    org = _new_organization(user, name, description, website)
+    db.session.commit()
+    return org
+
+
+def get_organization(slug: str) -> Organization:
+    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
+    if org is None:
+        raise NotFound("No such organization.")
+    return org
+
+
+def require_member(user_id: int | None, organization_id: int, roles=ROLES) -> Membership:
+    """The user's membership of the organization, or Forbidden."""
+    if user_id is None:
+        raise Forbidden("Log in as an organizer of this organization.")
+    membership = db.session.scalar(
+        select(Membership).where(Membership.user_id == user_id, Membership.organization_id == organization_id)
+    )
+    if membership is None:
+        raise Forbidden("You are not an organizer of this organization.")
+    if membership.role not in roles:
+        raise Forbidden("Only an owner of this organization can do that.")
+    return membership
+
+
+def organization_ids_for(user_id: int) -> list[int]:
+    return list(db.session.scalars(select(Membership.organization_id).where(Membership.user_id == user_id)))
+
+
+def organizations_for(user_id: int) -> list[Organization]:
+    return list(
+        db.session.scalars(
+            select(Organization).join(Membership).where(Membership.user_id == user_id).order_by(Organization.name)
+        )
+    )
+
+
+def update_organization(user_id: int, organization_id: int, **fields) -> Organization:
+    require_member(user_id, organization_id, roles=("owner",))
+    org = db.session.get(Organization, organization_id)
+    for key in ("name", "description", "website"):
+        if key in fields and fields[key] is not None:
+            setattr(org, key, fields[key].strip())
+    if not org.name:
+        raise Invalid("Give the organization a name.", {"name": "Required."})
+    db.session.commit()
+    return org
+
+
+def add_member(actor_id: int, organization_id: int, email: str, role: str = "organizer") -> Membership:
+    require_member(actor_id, organization_id, roles=("owner",))
+    if role not in ROLES:
+        raise Invalid(f"Role must be one of {', '.join(ROLES)}.", {"role": "Unknown role."})
+    user = user_by_email(email)
+    membership = Membership(user_id=user.id, organization_id=organization_id, role=role)
+    db.session.add(membership)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(f"{email} is already a member.")
+    return membership
+
+
+def remove_member(actor_id: int, organization_id: int, user_id: int) -> None:
+    require_member(actor_id, organization_id, roles=("owner",))
+    membership = require_member(user_id, organization_id)
+    owners = db.session.scalar(
+        select(func.count()).where(Membership.organization_id == organization_id, Membership.role == "owner")
+    )
+    if membership.role == "owner" and owners <= 1:
+        raise Conflict("An organization needs at least one owner.")
+    db.session.delete(membership)
+    db.session.commit()
+
+
+# API tokens.
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_api_token(user_id: int, name: str) -> tuple[ApiToken, str]:
+    """A new token; the raw value is returned once and never stored."""
+    name = (name or "").strip()[:100] or "API token"
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user_id, name=name, prefix=raw[:12], token_hash=_token_hash(raw))
+    db.session.add(token)
+    db.session.commit()
+    return token, raw
+
+
+def api_tokens_for(user_id: int) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)
+        )
+    )
+
+
+def revoke_api_token(user_id: int, token_id: int) -> None:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user_id:
+        raise NotFound("No such token.")
+    token.revoked_at = token.revoked_at or utcnow()
+    db.session.commit()
+
+
+def user_for_token(raw: str) -> User | None:
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _token_hash(raw), ApiToken.revoked_at.is_(None))
+    )
+    if token is None or not token.user.active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = now
+        db.session.commit()
+    return token.user

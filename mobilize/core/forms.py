@@ -1,0 +1,17 @@
+"""Turning domain errors into form messages."""
+
+from flask_wtf import FlaskForm
+
+from mobilize.core.errors import DomainError
+
+
+def apply_errors(form: FlaskForm, error: DomainError) -> None:
+    """Put a service's field errors on the form's fields, the rest on the form."""
+    unplaced = []
+    for name, message in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+        else:
+            unplaced.append(message)
+    form.form_errors = [*form.form_errors, error.message, *unplaced]

@@ -1,0 +1,49 @@
+"""The home page, health check and, in development, the mail outbox."""
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, render_template
+from sqlalchemy import text
+
+from mobilize.extensions import db
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def home():
+    return render_template("main/home.html")
+
+
+@bp.route("/healthz")
+def health():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+def _outbox_files() -> list[Path]:
+    folder = Path(current_app.config["MAIL_FILE_PATH"])
+    if not current_app.config["SHOW_DEV_OUTBOX"] or not folder.is_dir():
+        return []
+    return sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True)[:100]
+
+
+@bp.route("/dev/outbox")
+def outbox():
+    if not current_app.config["SHOW_DEV_OUTBOX"]:
+        abort(404)
+    messages = [(p.name, p.read_text(errors="replace")) for p in _outbox_files()]
+    return render_template("main/outbox.html", messages=messages, folder=current_app.config["MAIL_FILE_PATH"])
+
+
+# Sections of the site, shown in the navigation once their feature is installed.
+SECTIONS = (("events.index", "Find an event"), ("petitions.index", "Sign a petition"))
+# An organization's pages for its organizers; each endpoint takes the org's slug.
+ORG_SECTIONS = (("events.manage", "Events"), ("petitions.manage", "Petitions"), ("delivery.manage", "Deliveries"))
+
+
+@bp.app_context_processor
+def site_context():
+    links = [(endpoint, label) for endpoint, label in SECTIONS if endpoint in current_app.view_functions]
+    org_links = [(endpoint, label) for endpoint, label in ORG_SECTIONS if endpoint in current_app.view_functions]
+    return {"site_name": current_app.config["SITE_NAME"], "nav_links": links, "org_links": org_links}

@@ -1,0 +1,116 @@
+"""Finding people by email, and their opt-ins."""
+
+import uuid
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select, union_all
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from mobilize.core.errors import Invalid
+from mobilize.core.models import utcnow
+from mobilize.extensions import db
+from mobilize.people.models import Person, Subscription
+
+# Providers that ignore dots in the local part; all of these ignore +tags.
+DOTLESS_DOMAINS = {"gmail.com", "googlemail.com"}
+PLUS_TAG_DOMAINS = DOTLESS_DOMAINS | {
+    "outlook.com", "hotmail.com", "live.com", "icloud.com", "me.com", "fastmail.com", "protonmail.com", "proton.me",
+}
+DOMAIN_ALIASES = {"googlemail.com": "gmail.com"}
+PERSON_FIELDS = ("given_name", "family_name", "phone", "postal_code", "locality", "country")
+
+
+def clean_email(email: str) -> str:
+    """A syntactically valid address, lower-cased, or Invalid (no DNS look-up)."""
+    try:
+        result = validate_email((email or "").strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise Invalid("Enter a valid email address.", {"email": str(error)}) from None
+    return result.normalized.lower()
+
+
+def normalize_email(email: str) -> str:
+    """One key per mailbox: case, and the dots and +tags that providers ignore."""
+    local, _, domain = clean_email(email).rpartition("@")
+    domain = DOMAIN_ALIASES.get(domain, domain)
+    if domain in PLUS_TAG_DOMAINS:
+        local = local.split("+", 1)[0]
+    if domain in DOTLESS_DOMAINS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def _insert():
+    return pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+
+
+def find_or_create_person(email: str, **fields) -> Person:
+    """The one person for this mailbox, created race-free; blank fields are filled in.
+
+    An INSERT ... ON CONFLICT DO NOTHING, so two requests at once end with
+    one row, never an error.
+    """
+    address = clean_email(email)
+    key = normalize_email(address)
+    values = {k: (fields.get(k) or "").strip() for k in PERSON_FIELDS}
+    person_id = db.session.execute(
+        _insert()(Person)
+        .values(email=address, email_normalized=key, uuid=uuid.uuid4(),
+                created_at=utcnow(), modified_at=utcnow(), **values)
+        .on_conflict_do_nothing(index_elements=["email_normalized"])
+        .returning(Person.id)
+    ).scalar()
+    if person_id is not None:
+        return db.session.get(Person, person_id)
+    person = db.session.scalar(select(Person).where(Person.email_normalized == key))
+    for name, value in values.items():
+        if value and getattr(person, name) != value:
+            setattr(person, name, value)
+    return person
+
+
+def subscribe(person: Person, organization_id: int, wording: str, source: str = "") -> Subscription:
+    """Record an explicit opt-in (again after an unsubscribe), with when and what it said."""
+    sub = db.session.scalar(
+        select(Subscription).where(Subscription.person_id == person.id, Subscription.organization_id == organization_id)
+    )
+    if sub is None:
+        sub = Subscription(person_id=person.id, organization_id=organization_id, opted_in_at=utcnow(),
+                           wording=wording, source=source[:200])
+        try:
+            with db.session.begin_nested():
+                db.session.add(sub)
+        except IntegrityError:  # opted in at the same moment elsewhere
+            return subscribe(person, organization_id, wording, source)
+    elif sub.unsubscribed_at is not None:
+        sub.unsubscribed_at = None
+        sub.opted_in_at = utcnow()
+        sub.wording = wording
+        sub.source = source[:200]
+    return sub
+
+
+def get_person_by_uuid(person_uuid) -> Person | None:
+    return db.session.scalar(select(Person).where(Person.uuid == person_uuid))
+
+
+# Which people an organizer may see. Each feature that ties people to an
+# organization (opt-ins, attendances, signatures) adds a function here that
+# returns a select of person ids for a list of organization ids.
+PERSON_LINKS = [
+    lambda org_ids: select(Subscription.person_id).where(Subscription.organization_id.in_(org_ids)),
+]
+
+
+def people_visible_to(user_id: int):
+    from mobilize.accounts.services import organization_ids_for
+
+    org_ids = organization_ids_for(user_id)
+    ids = union_all(*(link(org_ids) for link in PERSON_LINKS)).subquery()
+    return select(Person).where(Person.id.in_(select(ids.c[0]))).order_by(Person.id)
+
+
+def person_visible_to(user_id: int, person_uuid) -> Person | None:
+    return db.session.scalar(people_visible_to(user_id).where(Person.uuid == person_uuid))
