@@ -14,7 +14,7 @@ from mobilize.core.urls import external_url
 from mobilize.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 # Feature packages, each with optional models, views (a blueprint `bp`), tasks and cli.
-FEATURES = ("core", "main", "accounts", "people", "api", "demo")
+FEATURES = ("core", "main", "accounts", "people", "events", "api", "demo")
 
 
 def create_app(config: type | None = None, **overrides) -> Flask:
