@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 13:26:09.443521
+Create Date: 2026-11-28 13:26:40.744682
 
 """
 from alembic import op
@@ -117,12 +117,14 @@ def upgrade():
     sa.Column('start_at', mobilize.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('end_at', mobilize.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=True),
+    sa.Column('seats_taken', sa.Integer(), nullable=False),
     sa.Column('deleted_at', mobilize.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('uuid', sa.Uuid(), nullable=False),
     sa.Column('created_at', mobilize.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('modified_at', mobilize.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('capacity IS NULL OR capacity >= 0', name=op.f('ck_timeslots_capacity')),
     sa.CheckConstraint('end_at > start_at', name=op.f('ck_timeslots_ends_after_start')),
+    sa.CheckConstraint('seats_taken >= 0', name=op.f('ck_timeslots_seats_taken')),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_timeslots_event_id_events'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_timeslots')),
     sa.UniqueConstraint('uuid', name=op.f('uq_timeslots_uuid'))

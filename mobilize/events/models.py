@@ -116,6 +116,7 @@ class Timeslot(PublicIdMixin, TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="ends_after_start"),
         CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity"),
+        CheckConstraint("seats_taken >= 0", name="seats_taken"),
         Index("ix_timeslots_start_event", "start_at", "event_id"),
     )
 
@@ -124,6 +125,12 @@ class Timeslot(PublicIdMixin, TimestampMixin, db.Model):
     start_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     capacity: Mapped[int | None] = mapped_column(Integer)  # None: unlimited
+    # Confirmed attendees plus their guests; kept by the RSVP service under a row lock.
+    seats_taken: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship(back_populates="timeslots")
+
+    @property
+    def seats_left(self) -> int | None:
+        return None if self.capacity is None else max(0, self.capacity - self.seats_taken)
