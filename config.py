@@ -74,6 +74,15 @@ class Config:
     # Seconds after which mail still queued is handed to the worker again.
     MAIL_REQUEUE_AFTER = 60
     PASSWORD_RESET_MAX_AGE = 3600
+    # Petition signing: per IP per petition, and for the sign endpoint as a whole (Flask-Limiter syntax).
+    PETITION_SIGN_RATE_LIMIT = os.environ.get("PETITION_SIGN_RATE_LIMIT", "10/minute;40/hour")
+    PETITION_SIGN_GLOBAL_RATE_LIMIT = os.environ.get("PETITION_SIGN_GLOBAL_RATE_LIMIT", "300/second")
+    PETITION_MIN_FILL_SECONDS = float(os.environ.get("PETITION_MIN_FILL_SECONDS", "3"))
+    # Unconfirmed signatures (and their links) expire this long after the last confirmation mail.
+    PETITION_CONFIRM_MAX_AGE = 7 * 24 * 3600
+    PETITION_CONFIRM_RESEND_AFTER = 600
+    # RSVP form posts per IP (Flask-Limiter syntax); load tests raise it.
+    RSVP_RATE_LIMIT = os.environ.get("RSVP_RATE_LIMIT", "20/minute;100/hour")
 
     @classmethod
     def validate(cls) -> None:

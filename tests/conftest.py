@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 import config
 from mobilize import create_app
@@ -18,7 +18,7 @@ from mobilize.extensions import db as _db
 from tests.support import infra
 from tests.support.factories import Factories
 
-ADMIN_PG_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+ADMIN_PG_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "test-secret-key-that-is-long-enough-for-anything-0123456789"
 
 
@@ -94,7 +94,8 @@ def app(process_env, database_url, redis_server, smtp_server):
 
 def _reset(app, redis_server) -> None:
     _db.session.remove()
-    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    existing = set(inspect(_db.engine).get_table_names())
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables) if t.name in existing]
     with _db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

@@ -47,7 +47,8 @@ def sign_up(email: str, name: str, password: str, organization_name: str | None 
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("An account with this email already exists.", {"email": "Log in instead, or reset your password."})
+        raise Conflict("An account with this email already exists.",
+                       {"email": "Log in instead, or reset your password."})
     if organization_name:
         _new_organization(user, organization_name)
     db.session.commit()

@@ -2,11 +2,9 @@
 
 from flask import url_for
 
-from mobilize.api import openapi
+# Each collection's module registers its endpoints on import.
+from mobilize.api import openapi, people  # noqa: F401
 from mobilize.api.core import COLLECTIONS, MAX_PER_PAGE, bp, endpoint, hal
-
-# Collections register their endpoints on import.
-from mobilize.api import people  # noqa: F401, E402
 
 __all__ = ["bp"]
 

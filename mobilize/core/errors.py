@@ -73,7 +73,8 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
-        return error_response(400, "csrf", "The form expired or was not sent from this site. Reload the page and try again.")
+        message = "The form expired or was not sent from this site. Reload the page and try again."
+        return error_response(400, "csrf", message)
 
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(error: RateLimitExceeded):

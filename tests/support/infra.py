@@ -175,7 +175,7 @@ def start_gunicorn(env: dict, workers: int = 2, threads: int = 4) -> tuple[Proce
     base = f"http://127.0.0.1:{port}"
     server = Process(
         [str(VENV_BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", "gthread",
-         "--threads", str(threads), "--timeout", "60", "wsgi:app"],
+         "--threads", str(threads), "--timeout", "60", "--no-control-socket", "wsgi:app"],
         {**env, "PUBLIC_URL": base}, "gunicorn",
     )
 

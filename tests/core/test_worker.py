@@ -1,0 +1,53 @@
+"""The real worker: tasks go through Redis to a Celery process and mail reaches SMTP."""
+
+from sqlalchemy import select
+
+from mobilize.accounts import services
+from mobilize.core.models import OutboundMail
+from mobilize.extensions import db
+from tests.support.infra import body_text, wait_until
+
+
+def test_mail_queued_by_a_service_is_sent_by_the_worker_process(celery_worker, make, smtp_server):
+    user, _ = make.organizer(email="worker-test@example.org")
+    services.request_password_reset(user.email)
+    message = smtp_server.wait_for(1, to=user.email)[0]
+    assert "Reset your" in message["Subject"]
+    assert "/password/reset/" in body_text(message)
+    assert message.get_content_type() == "multipart/alternative"
+
+    def marked_sent():
+        db.session.expire_all()
+        return db.session.scalar(select(OutboundMail.status)) == "sent"
+
+    wait_until(marked_sent, what="the outbox row marked sent")
+    assert len(smtp_server.to(user.email)) == 1
+
+
+def test_mail_is_retried_while_smtp_refuses_and_sent_once_it_accepts(celery_worker, make, smtp_server):
+    smtp_server.refuse = True
+    user, _ = make.organizer(email="refused@example.org")
+    services.request_password_reset(user.email)
+
+    def attempted():
+        db.session.expire_all()
+        row = db.session.scalar(select(OutboundMail))
+        return row.attempts >= 1 and row.status == "queued" and row.last_error
+
+    wait_until(attempted, what="a refused attempt")
+    smtp_server.refuse = False
+    smtp_server.wait_for(1, to=user.email, timeout=60)
+    wait_until(lambda: (db.session.expire_all(), db.session.scalar(select(OutboundMail.status)))[1] == "sent")
+    assert len(smtp_server.to(user.email)) == 1
+
+
+def test_queue_mail_with_same_dedupe_key_queues_once(make, send_queued_mail, smtp_server):
+    from mobilize.core.mail import queue_mail
+
+    user, _ = make.organizer()
+    first = queue_mail(user.email, "password_reset", dedupe_key="once", user=user, token="t")
+    second = queue_mail(user.email, "password_reset", dedupe_key="once", user=user, token="t")
+    db.session.commit()
+    assert first is not None and second is None
+    assert send_queued_mail() == 1
+    assert send_queued_mail() == 0
