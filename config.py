@@ -34,7 +34,12 @@ def celery_settings(redis_url: str | None) -> dict:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 4,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": 3600} if redis_url else {},
+        # A broker that is down must not stall a supporter's request: fail fast and
+        # let the sweepers queue the work from the database rows later.
+        "broker_transport_options": (
+            {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5} if redis_url else {}
+        ),
+        "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0.1, "interval_step": 0.1},
         "beat_schedule_filename": str(INSTANCE_DIR / "celerybeat-schedule"),
         "timezone": "UTC",
     }

@@ -5,6 +5,7 @@ from mobilize.accounts import forms, services
 from mobilize.core.errors import DomainError
 from mobilize.core.forms import apply_errors
 from mobilize.core.urls import safe_next
+from mobilize.extensions import limiter
 
 bp = Blueprint("accounts", __name__)
 
@@ -25,6 +26,7 @@ def signup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20/minute;100/hour", methods=["POST"])
 def login():
     form = forms.LoginForm()
     if form.validate_on_submit():
@@ -47,6 +49,7 @@ def logout():
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("5/minute;20/hour", methods=["POST"])
 def forgot_password():
     form = forms.ForgotPasswordForm()
     if form.validate_on_submit():

@@ -95,3 +95,14 @@ def test_password_reset_through_the_forms(client, make, send_queued_mail, smtp_s
     response = submit(client, link, {"password": "fresh password 123", "confirm": "fresh password 123"})
     assert response.status_code == 302
     assert services.authenticate(user.email, "fresh password 123").id == user.id
+
+
+def test_login_attempts_are_rate_limited_with_a_clear_429(client, make):
+    user, _ = make.organizer()
+    statuses = [submit(client, "/login", {"email": user.email, "password": "wrong password x"}).status_code
+                for _ in range(21)]
+    assert statuses[:20] == [200] * 20
+    assert statuses[20] == 429
+    limited = submit(client, "/login", {"email": user.email, "password": "wrong password x"})
+    assert "Too many requests" in limited.get_data(as_text=True)
+    assert limited.headers.get("Retry-After")
