@@ -88,6 +88,24 @@ class Config:
     PETITION_CONFIRM_RESEND_AFTER = 600
     # RSVP form posts per IP (Flask-Limiter syntax); load tests raise it.
     RSVP_RATE_LIMIT = os.environ.get("RSVP_RATE_LIMIT", "20/minute;100/hour")
+    # Announcements go out in batches of this many recipients, at most this many a minute; a send
+    # whose next batch is this many seconds overdue is resumed by the sweeper.
+    ANNOUNCEMENT_BATCH_SIZE = int(os.environ.get("ANNOUNCEMENT_BATCH_SIZE", "500"))
+    ANNOUNCEMENT_RATE_PER_MINUTE = int(os.environ.get("ANNOUNCEMENT_RATE_PER_MINUTE", "6000"))
+    ANNOUNCEMENT_STALE_AFTER = int(os.environ.get("ANNOUNCEMENT_STALE_AFTER", "120"))
+    # Edits to an event within this many minutes make one change notice; the reminder sweep's interval.
+    NOTICE_COALESCE_MINUTES = int(os.environ.get("NOTICE_COALESCE_MINUTES", "10"))
+    REMINDER_SWEEP_SECONDS = 60
+    # Signature delivery: signatures per batch; attempts before a batch is marked failed, waiting
+    # BACKOFF * 2**n seconds (at most BACKOFF_MAX) between them; a batch 'sending' or due this long
+    # ago is re-queued by the sweeper; the webhook's timeout; loopback/private/http webhooks (dev, tests).
+    DELIVERY_BATCH_SIZE = int(os.environ.get("DELIVERY_BATCH_SIZE", "1000"))
+    DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "8"))
+    DELIVERY_RETRY_BACKOFF = float(os.environ.get("DELIVERY_RETRY_BACKOFF", "30"))
+    DELIVERY_RETRY_BACKOFF_MAX = float(os.environ.get("DELIVERY_RETRY_BACKOFF_MAX", "3600"))
+    DELIVERY_STALE_AFTER = float(os.environ.get("DELIVERY_STALE_AFTER", "120"))
+    DELIVERY_WEBHOOK_TIMEOUT = float(os.environ.get("DELIVERY_WEBHOOK_TIMEOUT", "10"))
+    DELIVERY_ALLOW_LOCAL_WEBHOOKS = os.environ.get("DELIVERY_ALLOW_LOCAL_WEBHOOKS", "").lower() in ("1", "true", "yes")
 
     @classmethod
     def validate(cls) -> None:
@@ -96,11 +114,13 @@ class Config:
 
 class DevelopmentConfig(Config):
     SHOW_DEV_OUTBOX = not Config.MAIL_SERVER
+    DELIVERY_ALLOW_LOCAL_WEBHOOKS = True
 
 
 class TestingConfig(Config):
     TESTING = True
     RATELIMIT_ENABLED = True
+    DELIVERY_ALLOW_LOCAL_WEBHOOKS = True
 
 
 class ProductionConfig(Config):

@@ -6,15 +6,16 @@ from importlib import import_module, util
 from flask import Flask
 
 import config as config_module
+from mobilize.core import sqlite  # noqa: F401 - registers the SQLite pragmas
 from mobilize.core.celery import celery_init_app
 from mobilize.core.errors import register_error_handlers
-from mobilize.core import sqlite  # noqa: F401 - registers the SQLite pragmas
 from mobilize.core.security import register_security_headers
 from mobilize.core.urls import external_url
 from mobilize.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 # Feature packages, each with optional models, views (a blueprint `bp`), tasks and cli.
-FEATURES = ("core", "main", "accounts", "people", "events", "api", "demo")
+FEATURES = ("core", "main", "accounts", "people", "events", "rsvps", "feeds", "petitions", "announcements", "delivery",
+            "reminders", "api", "demo")
 
 
 def create_app(config: type | None = None, **overrides) -> Flask:

@@ -3,7 +3,7 @@
 from flask import url_for
 
 # Each collection's module registers its endpoints on import.
-from mobilize.api import openapi, people  # noqa: F401
+from mobilize.api import attendances, events, openapi, people, petitions  # noqa: F401
 from mobilize.api.core import COLLECTIONS, MAX_PER_PAGE, bp, endpoint, hal
 
 __all__ = ["bp"]

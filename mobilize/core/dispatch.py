@@ -20,6 +20,8 @@ def after_commit(session: Session, task, *args, **kwargs) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _send_pending(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT released: the outer transaction is still open
+        return
     pending = session.info.pop(PENDING, [])
     for task, args, kwargs in pending:
         try:
@@ -30,4 +32,6 @@ def _send_pending(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT rolled back: what came before it stands
+        return
     session.info.pop(PENDING, None)

@@ -37,12 +37,14 @@ def queue_mail(
     dedupe_key: str | None = None,
     headers: dict | None = None,
     attachments: list[dict] | None = None,
+    subscription_id: int | None = None,
     **context,
 ) -> OutboundMail | None:
     """Add a message to the outbox in the caller's transaction; sent after commit.
 
     With a ``dedupe_key`` that was queued before, nothing is added and None
-    is returned: that is how "exactly once" is kept across retries.
+    is returned: that is how "exactly once" is kept across retries. Mail
+    with a ``subscription_id`` is skipped if that opt-in is withdrawn first.
     """
     if dedupe_key is not None:
         exists = db.session.scalar(select(OutboundMail.id).where(OutboundMail.dedupe_key == dedupe_key))
@@ -57,12 +59,17 @@ def queue_mail(
         headers=headers or {},
         attachments=attachments or [],
         dedupe_key=dedupe_key,
+        subscription_id=subscription_id,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(mail)
-    except IntegrityError:
-        return None
+    if dedupe_key is None:  # nothing to conflict on: no savepoint (two fewer round trips on hot paths)
+        db.session.add(mail)
+        db.session.flush()
+    else:
+        try:
+            with db.session.begin_nested():
+                db.session.add(mail)
+        except IntegrityError:
+            return None
     from mobilize.core.tasks import send_mail
 
     after_commit(db.session, send_mail, mail.id)
@@ -108,6 +115,10 @@ def send_outbound(mail_id: int) -> bool:
     mail = claim(mail_id)
     if mail is None:
         return False
+    if mail.subscription_id is not None and not _still_subscribed(mail.subscription_id):
+        mail.status = "skipped"
+        db.session.commit()
+        return False
     try:
         deliver(mail)
     except Exception as error:
@@ -120,6 +131,13 @@ def send_outbound(mail_id: int) -> bool:
     mail.last_error = None
     db.session.commit()
     return True
+
+
+def _still_subscribed(subscription_id: int) -> bool:
+    from mobilize.people.models import Subscription
+
+    return db.session.scalar(select(Subscription.id).where(
+        Subscription.id == subscription_id, Subscription.unsubscribed_at.is_(None))) is not None
 
 
 def stale_mail_ids(limit: int = 1000) -> list[int]:

@@ -78,3 +78,7 @@ class OutboundMail(TimestampMixin, db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Mail sent because of an opt-in is skipped, not sent, once the person unsubscribes.
+    subscription_id: Mapped[int | None] = mapped_column(
+        BigId, db.ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )

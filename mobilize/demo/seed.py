@@ -35,4 +35,8 @@ def seed_organizers() -> str:
 
 
 # Features add their seeders here, in the order they depend on each other.
-SEEDERS = [seed_organizers]
+from mobilize.demo.events import seed_events  # noqa: E402
+from mobilize.demo.petitions import seed_petitions  # noqa: E402
+from mobilize.demo.rsvps import seed_rsvps  # noqa: E402
+
+SEEDERS = [seed_organizers, seed_events, seed_rsvps, seed_petitions]

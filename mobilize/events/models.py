@@ -3,10 +3,13 @@
 Times are stored in UTC; ``Event.timezone`` (an IANA name) is how they are shown.
 """
 
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer, String, Table, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, CheckConstraint, Column, Date, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import inspect as inspect_state
+from sqlalchemy.event import listens_for
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from mobilize.accounts.models import Organization
 from mobilize.core.models import BigId, PublicIdMixin, TimestampMixin, UTCDateTime
@@ -49,6 +52,7 @@ class Event(PublicIdMixin, TimestampMixin, db.Model):
         CheckConstraint("address_visibility IN ('public', 'private')", name="address_visibility"),
         Index("ix_events_listing", "visibility", "status", "deleted_at"),
         Index("ix_events_location", "latitude", "longitude"),
+        Index("ix_events_type", "event_type"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -79,8 +83,9 @@ class Event(PublicIdMixin, TimestampMixin, db.Model):
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
 
     is_virtual: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-    virtual_action_url: Mapped[str] = mapped_column(String(1000), default="", nullable=False)  # confirmed attendees only
-    virtual_instructions: Mapped[str] = mapped_column(Text, default="", nullable=False)  # confirmed attendees only
+    # The join link and instructions are shown to confirmed attendees only.
+    virtual_action_url: Mapped[str] = mapped_column(String(1000), default="", nullable=False)
+    virtual_instructions: Mapped[str] = mapped_column(Text, default="", nullable=False)
     venue: Mapped[str] = mapped_column(String(200), default="", nullable=False)
     address_line1: Mapped[str] = mapped_column(String(200), default="", nullable=False)
     address_line2: Mapped[str] = mapped_column(String(200), default="", nullable=False)
@@ -124,6 +129,8 @@ class Timeslot(PublicIdMixin, TimestampMixin, db.Model):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), nullable=False, index=True)
     start_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # The start's calendar day in the event's zone, so "events on Saturday" means the attendees' Saturday.
+    local_date: Mapped[date | None] = mapped_column(Date)
     capacity: Mapped[int | None] = mapped_column(Integer)  # None: unlimited
     # Confirmed attendees plus their guests; kept by the RSVP service under a row lock.
     seats_taken: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
@@ -134,3 +141,22 @@ class Timeslot(PublicIdMixin, TimestampMixin, db.Model):
     @property
     def seats_left(self) -> int | None:
         return None if self.capacity is None else max(0, self.capacity - self.seats_taken)
+
+
+def _set_local_date(slot: "Timeslot", tz_name: str) -> None:
+    day = slot.start_at.astimezone(ZoneInfo(tz_name)).date()
+    if slot.local_date != day:
+        slot.local_date = day
+
+
+@listens_for(Session, "before_flush")
+def _keep_local_dates(session: Session, flush_context, instances) -> None:
+    """Derive Timeslot.local_date on every ORM write, whoever writes the row."""
+    for obj in [*session.new, *session.dirty]:
+        if isinstance(obj, Timeslot):
+            state = inspect_state(obj)
+            if obj.event is not None and (obj.local_date is None or state.attrs.start_at.history.has_changes()):
+                _set_local_date(obj, obj.event.timezone)
+        elif isinstance(obj, Event) and inspect_state(obj).attrs.timezone.history.has_changes():
+            for slot in obj.timeslots:
+                _set_local_date(slot, obj.timezone)

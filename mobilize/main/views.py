@@ -39,7 +39,8 @@ def outbox():
 # Sections of the site, shown in the navigation once their feature is installed.
 SECTIONS = (("events.index", "Find an event"), ("petitions.index", "Sign a petition"))
 # An organization's pages for its organizers; each endpoint takes the org's slug.
-ORG_SECTIONS = (("events.manage", "Events"), ("petitions.manage", "Petitions"), ("delivery.manage", "Deliveries"))
+ORG_SECTIONS = (("events.manage", "Events"), ("petitions.manage", "Petitions"), ("delivery.manage", "Deliveries"),
+                ("announcements.manage", "Announcements"), ("feeds.organizer_settings", "Calendar feeds"))
 
 
 @bp.app_context_processor

@@ -55,15 +55,15 @@ def find_or_create_person(email: str, **fields) -> Person:
     address = clean_email(email)
     key = normalize_email(address)
     values = {k: (fields.get(k) or "").strip() for k in PERSON_FIELDS}
-    person_id = db.session.execute(
+    created = db.session.scalar(
         _insert()(Person)
         .values(email=address, email_normalized=key, uuid=uuid.uuid4(),
                 created_at=utcnow(), modified_at=utcnow(), **values)
         .on_conflict_do_nothing(index_elements=["email_normalized"])
-        .returning(Person.id)
-    ).scalar()
-    if person_id is not None:
-        return db.session.get(Person, person_id)
+        .returning(Person)
+    )
+    if created is not None:
+        return created
     person = db.session.scalar(select(Person).where(Person.email_normalized == key))
     for name, value in values.items():
         if value and getattr(person, name) != value:

@@ -1,0 +1,1 @@
+"""Delivering petition signatures to their targets, by email and by signed webhook, exactly once."""

@@ -1,0 +1,176 @@
+"""The events page, event pages, and organizers' event pages under /orgs/<slug>/events."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from mobilize.accounts import services as accounts
+from mobilize.accounts.forms import EmptyForm
+from mobilize.core.auth import current_user_id
+from mobilize.core.errors import DomainError, Invalid, NotFound
+from mobilize.events import calendar_links, services, times
+from mobilize.events.forms import TYPE_LABELS, EventForm, SearchForm, event_form_for
+from mobilize.events.services import EventFilters
+
+bp = Blueprint("events", __name__)
+
+
+@bp.app_template_filter("event_time")
+def event_time(instant, tz_name: str) -> str:
+    return times.format_when(instant, tz_name)
+
+
+@bp.app_template_filter("event_time_range")
+def event_time_range(slot, tz_name: str) -> str:
+    return times.format_range(slot.start_at, slot.end_at, tz_name)
+
+
+@bp.app_template_filter("local_time")
+def local_time(instant, tz_name: str):
+    return times.local(instant, tz_name)
+
+
+@bp.app_context_processor
+def event_helpers():
+    return {"event_type_label": TYPE_LABELS.get, "public_place": services.public_place,
+            "address_is_public": services.address_is_public}
+
+
+@bp.get("/events")
+def index():
+    form = SearchForm(request.args)
+    status = 200
+    try:
+        filters = services.filters_from_args(request.args)
+    except Invalid as error:
+        for name, message in error.fields.items():
+            field = getattr(form, {"lat": "zipcode", "lng": "zipcode"}.get(name, name), None)
+            if field is not None:
+                field.errors = [*field.errors, message]
+        form.form_errors = [error.message]
+        filters, status = EventFilters(), 422
+    results = services.search_events(filters)
+    return render_template("events/index.html", form=form, results=results, filters=filters), status
+
+
+@bp.get("/events/<uuid:event_id>")
+def show(event_id):
+    user_id = current_user_id()
+    event = services.public_event(event_id, user_id)
+    slots = services.active_timeslots(event)
+    links = [(slot, calendar_links.google(event, slot), calendar_links.outlook(event, slot)) for slot in slots]
+    return render_template(
+        "events/show.html", event=event, slots=slots, calendar_links=links,
+        managing_org=services.managing_organization(user_id, event),
+        ics_url=url_for("feeds.event_ics", event_id=event.uuid)
+        if "feeds.event_ics" in current_app.view_functions else None,
+        empty_form=EmptyForm(),
+    )
+
+
+# Organizers.
+
+def _org(slug: str):
+    org = accounts.get_organization(slug)
+    accounts.require_member(current_user_id(), org.id)
+    return org
+
+
+def _event_in(org, event_id):
+    """The event when this organization hosts or co-hosts it (and the user organizes for it)."""
+    event = services.event_for_organizer(current_user_id(), event_id)
+    if org.id != event.organization_id and org not in event.cohosts:
+        raise NotFound("No such event among this organization's events.")
+    return event
+
+
+@bp.get("/orgs/<slug>/events")
+@login_required
+def manage(slug: str):
+    org = _org(slug)
+    upcoming, past = services.managed_events(current_user_id(), org.id)
+    return render_template("events/manage.html", org=org, upcoming=upcoming, past=past, empty_form=EmptyForm())
+
+
+def _save(form: EventForm, org, event=None):
+    fields, rows = form.to_fields()
+    try:
+        if event is None:
+            saved = services.create_event(current_user_id(), org.id, fields)
+        else:
+            saved = services.update_event(current_user_id(), event.uuid, fields)
+    except DomainError as error:
+        form.apply_errors(error, rows)
+        return None
+    return saved
+
+
+def _editor(form: EventForm, org, event=None, heading: str = "New event"):
+    """The editor page; 422 when it shows errors."""
+    return render_template("events/form.html", form=form, org=org, event=event, heading=heading,
+                           zone_names=sorted(times.zone_names())), (422 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/orgs/<slug>/events/new", methods=["GET", "POST"])
+@login_required
+def new(slug: str):
+    org = _org(slug)
+    form = EventForm()
+    if "add_timeslot" in request.form and form.is_submitted():
+        form.timeslots.append_entry()
+        return _editor(form, org)
+    if form.validate_on_submit():
+        event = _save(form, org)
+        if event:
+            flash(f"“{event.title}” is published.", "success")
+            return redirect(url_for("events.show", event_id=event.uuid))
+    return _editor(form, org)
+
+
+@bp.get("/orgs/<slug>/events/<uuid:event_id>/duplicate")
+@login_required
+def duplicate(slug: str, event_id):
+    """The new-event editor, filled from an existing event; nothing is saved until it is submitted."""
+    org = _org(slug)
+    source = _event_in(org, event_id)
+    form = EventForm()
+    form.fill_from(services.copy_fields(source))
+    return render_template("events/form.html", form=form, org=org, event=None, heading="Duplicate event",
+                           action=url_for("events.new", slug=org.slug), zone_names=sorted(times.zone_names()))
+
+
+@bp.route("/orgs/<slug>/events/<uuid:event_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug: str, event_id):
+    org = _org(slug)
+    event = _event_in(org, event_id)
+    form = event_form_for(event)
+    if "add_timeslot" in request.form and form.is_submitted():
+        form.timeslots.append_entry()
+        return _editor(form, org, event, "Edit event")
+    if form.validate_on_submit():
+        if _save(form, org, event):
+            flash("Saved.", "success")
+            return redirect(url_for("events.show", event_id=event.uuid))
+    return _editor(form, org, event, "Edit event")
+
+
+@bp.post("/orgs/<slug>/events/<uuid:event_id>/cancel")
+@login_required
+def cancel(slug: str, event_id):
+    org = _org(slug)
+    event = _event_in(org, event_id)
+    if EmptyForm().validate_on_submit():
+        services.cancel_event(current_user_id(), event.uuid)
+        flash(f"“{event.title}” is cancelled. Its page stays up and says so.", "info")
+    return redirect(url_for("events.show", event_id=event.uuid))
+
+
+@bp.post("/orgs/<slug>/events/<uuid:event_id>/delete")
+@login_required
+def delete(slug: str, event_id):
+    org = _org(slug)
+    event = _event_in(org, event_id)
+    if EmptyForm().validate_on_submit():
+        services.delete_event(current_user_id(), event.uuid)
+        flash(f"“{event.title}” is deleted.", "info")
+    return redirect(url_for("events.manage", slug=org.slug))

@@ -1,0 +1,1 @@
+"""Petitions: the ask, its targets, and signatures counted at scale."""

@@ -1,0 +1,271 @@
+"""Signing and confirming: what a supporter does, from the page, the embed widget or the API.
+
+A signature counts only once its email is confirmed (double opt-in). One
+person signs a petition once: ``(petition_id, person_id)`` is unique and the
+insert is an INSERT ... ON CONFLICT DO NOTHING, so fifty submissions of the
+same address at once leave one row. Nothing the supporter sees tells whether
+an address had signed before.
+"""
+
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pycountry
+import zipcodes
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from mobilize.accounts.services import require_member
+from mobilize.core.errors import Conflict, Invalid, NotFound
+from mobilize.core.mail import queue_mail
+from mobilize.core.models import utcnow
+from mobilize.extensions import db
+from mobilize.people.services import clean_email, find_or_create_person, subscribe
+from mobilize.petitions.models import COMMENT_MAX, CountDelta, Petition, Signature
+
+MAX_CONFIRMATION_MAILS = 5
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+US_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
+
+
+@dataclass(frozen=True)
+class Signer:
+    """What a supporter gives when signing."""
+
+    email: str
+    given_name: str
+    family_name: str = ""
+    postal_code: str = ""
+    country: str = ""
+    comment: str = ""
+    public: bool = False
+    opt_in: bool = False
+
+
+def opt_in_wording(petition: Petition) -> str:
+    """The exact words of the opt-in box, kept with the signature as the record of consent."""
+    return f"Email me about this petition and other campaigns from {petition.organization.name}."
+
+
+def _text(value: str | None, limit: int, name: str, label: str, errors: dict, multiline: bool = False) -> str:
+    value = CONTROL_CHARS.sub("", value or "").strip()
+    if not multiline:
+        value = " ".join(value.split())
+    if len(value) > limit:
+        errors[name] = f"{label} can be at most {limit} characters."
+    return value
+
+
+def _clean(signer: Signer) -> tuple[str, dict]:
+    """The signer's address and fields, trimmed and checked; Invalid names every field that is wrong."""
+    errors: dict[str, str] = {}
+    values = {
+        "given_name": _text(signer.given_name, 100, "given_name", "First name", errors),
+        "family_name": _text(signer.family_name, 100, "family_name", "Last name", errors),
+        "postal_code": _text(signer.postal_code, 20, "postal_code", "Postal code", errors).upper(),
+        "country": (signer.country or "").strip().upper(),
+        "comment": _text(signer.comment, COMMENT_MAX, "comment", "Your comment", errors, multiline=True),
+    }
+    if not values["given_name"]:
+        errors["given_name"] = "Enter your first name."
+    if values["country"] and pycountry.countries.get(alpha_2=values["country"]) is None:
+        errors["country"] = "Choose a country from the list."
+    try:
+        address = clean_email(signer.email)
+    except Invalid as error:
+        errors.update(error.fields)
+    if errors:
+        raise Invalid("Please correct the highlighted fields.", errors)
+    values["locality"] = _locality(values["postal_code"], values["country"])
+    return address, values
+
+
+def _locality(postal_code: str, country: str) -> str:
+    """"Springfield, IL" for a US ZIP code; elsewhere the public list shows the country."""
+    if country != "US" or not US_ZIP.match(postal_code):
+        return ""
+    return _us_localities().get(postal_code[:5], "")
+
+
+_localities: dict[str, str] = {}
+_localities_lock = threading.Lock()
+
+
+def _us_localities() -> dict[str, str]:
+    """ZIP code to "City, ST", built once per process by one thread (it takes a couple of seconds):
+    zipcodes.matching() would scan all 42,000 codes on every signature."""
+    with _localities_lock:
+        if not _localities:
+            _localities.update((z["zip_code"], f"{z['city']}, {z['state']}") for z in zipcodes.list_all())
+    return _localities
+
+
+def _insert():
+    return pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+
+
+def sign(petition_id: int, signer: Signer, *, source: str = "web", ip_address: str | None = None,
+         confirmed_by: int | None = None) -> tuple[Signature, bool]:
+    """Record a signature and mail its confirmation link; (the signature, whether it is new).
+
+    Signing again sends the link again, at most every PETITION_CONFIRM_RESEND_AFTER
+    seconds. ``confirmed_by``, an organizer of the petition's organization, vouches
+    that the email was confirmed elsewhere: the signature counts at once, recorded so.
+    """
+    petition = db.session.get(Petition, petition_id)
+    if petition is None or petition.status == "draft":
+        raise NotFound("No such petition.")
+    if not petition.is_open:
+        raise Conflict("This petition is closed and no longer takes signatures.")
+    if confirmed_by is not None:
+        require_member(confirmed_by, petition.organization_id)
+    address, values = _clean(signer)
+    person = find_or_create_person(
+        address, **{k: values[k] for k in ("given_name", "family_name", "postal_code", "country", "locality")}
+    )
+    now = utcnow()
+    confirmed = confirmed_by is not None
+    signature = db.session.scalar(
+        _insert()(Signature)
+        .values(
+            uuid=uuid.uuid4(), created_at=now, modified_at=now, petition_id=petition.id, person_id=person.id,
+            public=bool(signer.public), opt_in_wording=opt_in_wording(petition) if signer.opt_in else None,
+            source=source, ip_address=ip_address, **values,
+            confirmation_sent_at=None if confirmed else now, confirmations_sent=0 if confirmed else 1,
+            confirmed_at=now if confirmed else None, confirmed_via="organization" if confirmed else None,
+        )
+        .on_conflict_do_nothing(index_elements=["petition_id", "person_id"])
+        .returning(Signature)
+    )
+    created = signature is not None
+    if created:
+        if confirmed:
+            _counted(signature)
+        else:
+            _queue_confirmation(signature, address, 1)
+    else:
+        signature = db.session.scalar(
+            select(Signature).where(Signature.petition_id == petition.id, Signature.person_id == person.id)
+        )
+        if confirmed:
+            _mark_confirmed(signature, "organization")
+        else:
+            _resend_confirmation(signature, address)
+    db.session.commit()
+    return signature, created
+
+
+def _queue_confirmation(signature: Signature, address: str, number: int) -> None:
+    """Queue link number ``number``; the first needs no dedupe key, as its signature row is new."""
+    max_age = current_app.config["PETITION_CONFIRM_MAX_AGE"]
+    dedupe_key = f"petition-confirm:{signature.uuid}:{number}" if number > 1 else None
+    queue_mail(address, "petition_confirm", dedupe_key=dedupe_key,
+               petition=signature.petition, signature=signature, token=confirmation_token(signature),
+               valid_days=max(1, max_age // 86400))
+
+
+def _resend_confirmation(signature: Signature, address: str) -> None:
+    """Send the link again if the last one is old enough; a conditional UPDATE lets one of many resends through."""
+    wait = timedelta(seconds=current_app.config["PETITION_CONFIRM_RESEND_AFTER"])
+    now = utcnow()
+    number = db.session.execute(
+        update(Signature)
+        .where(
+            Signature.id == signature.id,
+            Signature.confirmed_at.is_(None),
+            Signature.invalidated_at.is_(None),
+            Signature.confirmation_sent_at < now - wait,
+            Signature.confirmations_sent < MAX_CONFIRMATION_MAILS,
+        )
+        .values(confirmation_sent_at=now, confirmations_sent=Signature.confirmations_sent + 1)
+        .returning(Signature.confirmations_sent)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if number is not None:
+        db.session.refresh(signature)
+        _queue_confirmation(signature, address, number)
+
+
+def _mark_confirmed(signature: Signature, via: str) -> bool:
+    """Confirm once: of two confirmations at once only one counts."""
+    confirmed = db.session.execute(
+        update(Signature)
+        .where(Signature.id == signature.id, Signature.confirmed_at.is_(None), Signature.invalidated_at.is_(None))
+        .values(confirmed_at=utcnow(), confirmed_via=via)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if confirmed:
+        db.session.refresh(signature)
+        _counted(signature)
+    return bool(confirmed)
+
+
+def _counted(signature: Signature) -> None:
+    """What follows a confirmation: +1 for the counting worker, and the opt-in, now that the email is proven."""
+    db.session.add(CountDelta(petition_id=signature.petition_id, delta=1))
+    if signature.opt_in_wording:
+        subscribe(signature.person, signature.petition.organization_id, signature.opt_in_wording,
+                  source=f"petition:{signature.petition.slug}")
+
+
+# Confirmation links: signed, so unguessable; they expire with the unconfirmed signature.
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="petition-signature-confirm")
+
+
+def confirmation_token(signature: Signature) -> str:
+    return _serializer().dumps(str(signature.uuid))
+
+
+def signature_for_token(token: str) -> Signature:
+    """The signature a confirmation link is for, or Invalid with what to do."""
+    try:
+        value = _serializer().loads(token, max_age=current_app.config["PETITION_CONFIRM_MAX_AGE"])
+        signature_uuid = uuid.UUID(value)
+    except SignatureExpired:
+        raise Invalid("This confirmation link has expired. Sign the petition again to get a new one.") from None
+    except (BadSignature, ValueError, TypeError):
+        raise Invalid("This confirmation link is not valid. Check that you copied all of it.") from None
+    signature = db.session.scalar(select(Signature).where(Signature.uuid == signature_uuid))
+    if signature is None:
+        raise Invalid("This confirmation link has expired. Sign the petition again to get a new one.")
+    return signature
+
+
+def confirm(token: str) -> Signature:
+    """Confirm the signature a link is for; confirming twice is harmless."""
+    signature = signature_for_token(token)
+    if signature.invalidated_at is not None:
+        raise Conflict("This signature was withdrawn by the petition's organizers and cannot be confirmed.")
+    if signature.confirmed_at is None:
+        if not signature.petition.is_open:
+            raise Conflict("This petition closed before your signature was confirmed.")
+        _mark_confirmed(signature, "email")
+        db.session.commit()
+    return signature
+
+
+def expire_unconfirmed(batch: int = 5000, max_batches: int = 20) -> int:
+    """Delete signatures never confirmed within PETITION_CONFIRM_MAX_AGE of their last link; how many."""
+    cutoff = utcnow() - timedelta(seconds=current_app.config["PETITION_CONFIRM_MAX_AGE"])
+    total = 0
+    for _ in range(max_batches):
+        ids = select(Signature.id).where(
+            Signature.confirmed_at.is_(None), Signature.invalidated_at.is_(None),
+            Signature.confirmation_sent_at < cutoff,
+        ).limit(batch)
+        deleted = db.session.execute(
+            delete(Signature).where(Signature.id.in_(ids)).execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        total += deleted
+        if deleted < batch:
+            break
+    return total

@@ -1,0 +1,1 @@
+"""RSVPs: supporters' attendances at events, capacity, waitlists and attendee management."""

@@ -1,0 +1,102 @@
+"""What RSVP mails say and carry; queued in the caller's transaction, sent by the worker after commit."""
+
+from mobilize.core.mail import queue_mail, render_mail
+from mobilize.core.models import OutboundMail
+from mobilize.events.models import Event, Timeslot
+from mobilize.events.times import format_range
+from mobilize.feeds.ical import event_calendar
+from mobilize.rsvps.links import event_url, manage_url
+from mobilize.rsvps.models import Attendance, Place
+
+
+def address_lines(event: Event) -> list[str]:
+    locality = ", ".join(part for part in (event.locality, " ".join(filter(None, (event.region, event.postal_code))))
+                         if part)
+    return [line for line in (event.venue, event.address_line1, event.address_line2, locality) if line]
+
+
+def details(attendance: Attendance, statuses: dict[int, str] | None = None) -> dict:
+    """What the supporter may see: the join link and a private address only with a confirmed place."""
+    event = attendance.event
+    statuses = statuses if statuses is not None else {p.timeslot_id: p.status for p in attendance.places}
+    confirmed = "confirmed" in statuses.values()
+    private = event.address_visibility == "private"
+    return {
+        "confirmed": confirmed,
+        "address": address_lines(event) if (confirmed or not private) and not event.is_virtual else [],
+        "address_hidden": private and not confirmed and not event.is_virtual,
+        "virtual_action_url": event.virtual_action_url if confirmed else "",
+        "virtual_instructions": event.virtual_instructions if confirmed else "",
+    }
+
+
+def _context(attendance: Attendance, statuses: dict[int, str] | None = None, guests: int | None = None) -> dict:
+    """The mail's context for these statuses and guests (the attendance's own by default)."""
+    event = attendance.event
+    statuses = statuses if statuses is not None else {p.timeslot_id: p.status for p in attendance.places}
+    slots = sorted((slot for slot in event.timeslots if slot.id in statuses), key=lambda slot: slot.start_at)
+    summary = next((s for s in ("confirmed", "waitlisted") if s in statuses.values()), "cancelled")
+    return {
+        "attendance": attendance, "event": event, "person": attendance.person, "organization": event.organization,
+        "places": [{"label": format_range(slot.start_at, slot.end_at, event.timezone), "status": statuses[slot.id]}
+                   for slot in slots],
+        "status": summary, "guests": attendance.guests if guests is None else guests,
+        "manage_url": manage_url(attendance), "event_url": event_url(event), **details(attendance, statuses),
+    }
+
+
+def calendar_attachment(event: Event, timeslots: list[Timeslot]) -> list[dict]:
+    """The confirmed timeslots as a single-event .ics, as an attendee sees them (join link, full address)."""
+    if not timeslots:
+        return []
+    content = event_calendar(event, timeslots, url=event_url(event), organization_name=event.organization.name,
+                             tags=[tag.name for tag in event.tags], audience="attendee")
+    return [{"filename": "event.ics", "content": content.decode(), "mimetype": "text/calendar"}]
+
+
+def _update_mail(attendance: Attendance, statuses: dict[int, str], guests: int, revision: int) -> dict:
+    confirmed = [slot for slot in attendance.event.timeslots if statuses.get(slot.id) == "confirmed"]
+    return {"attachments": calendar_attachment(attendance.event, confirmed), "first": revision == 1,
+            **_context(attendance, statuses, guests)}
+
+
+def queue_update(attendance: Attendance, statuses: dict[int, str], guests: int, revision: int) -> OutboundMail | None:
+    """The confirmation (or "your RSVP changed") mail for one revision of the attendance, once."""
+    return queue_mail(attendance.person.email, "rsvp_confirmation",
+                      dedupe_key=f"rsvp-confirmation:{attendance.id}:{revision}",
+                      **_update_mail(attendance, statuses, guests, revision))
+
+
+def rewrite_update(message: OutboundMail, attendance: Attendance, statuses: dict[int, str], guests: int) -> None:
+    """Say what really happened, when the queued confirmation was written from a plan that changed under the lock."""
+    context = _update_mail(attendance, statuses, guests, attendance.revision)
+    message.attachments = context.pop("attachments")
+    message.subject, message.text_body, message.html_body = render_mail("rsvp_confirmation", **context)
+
+
+def queue_promotion(place: Place) -> None:
+    """"A seat opened up": once per promotion of a place."""
+    attendance = place.attendance
+    stamp = int(place.confirmed_at.timestamp() * 1_000_000)
+    queue_mail(
+        attendance.person.email, "rsvp_promoted",
+        dedupe_key=f"rsvp-promoted:{place.id}:{stamp}",
+        attachments=calendar_attachment(attendance.event, [place.timeslot]),
+        promoted_label=format_range(place.timeslot.start_at, place.timeslot.end_at, attendance.event.timezone),
+        **_context(attendance),
+    )
+
+
+def queue_cancelled(attendance: Attendance, by_organizer: bool) -> None:
+    queue_mail(
+        attendance.person.email, "rsvp_cancelled",
+        dedupe_key=f"rsvp-cancelled:{attendance.id}:{attendance.revision}",
+        by_organizer=by_organizer, **_context(attendance),
+    )
+
+
+def queue_new_link(attendance: Attendance) -> None:
+    queue_mail(
+        attendance.person.email, "rsvp_new_link",
+        dedupe_key=f"rsvp-link:{attendance.id}:{attendance.manage_key}", **_context(attendance),
+    )
