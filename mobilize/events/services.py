@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased, defer, joinedload, selectinload
 
 from mobilize.accounts.models import Membership, Organization
 from mobilize.accounts.services import require_member
-from mobilize.core.errors import Forbidden, Invalid, NotFound
+from mobilize.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mobilize.core.markdown import render_markdown
 from mobilize.core.models import utcnow
 from mobilize.events import search, times
@@ -577,12 +577,24 @@ def _apply_timeslots(event: Event, slots: list[dict], tz: ZoneInfo) -> None:
             slot = Timeslot(start_at=start, end_at=end, capacity=capacity)
             event.timeslots.append(slot)
         else:
-            slot.start_at, slot.end_at, slot.capacity = start, end, capacity
+            if capacity != slot.capacity:  # first: the timeslot lock reloads the row
+                _change_capacity(slot, capacity, f"{prefix}-capacity")
+            slot.start_at, slot.end_at = start, end
             kept.add(str(slot.uuid))
     now = utcnow()
     for key, slot in existing.items():
         if key not in kept:
             slot.deleted_at = now
+
+
+def _change_capacity(slot: Timeslot, capacity: int | None, field_name: str) -> None:
+    """Through the RSVP service, so seats already taken are respected and the waitlist promoted."""
+    from mobilize.rsvps.services import change_capacity  # rsvps builds on events, not the reverse
+
+    try:
+        change_capacity(slot.id, capacity, field_name)
+    except Conflict as error:
+        raise Invalid(error.message, error.fields) from None
 
 
 def _tag_ids(names) -> list[int]:

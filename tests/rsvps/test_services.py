@@ -416,3 +416,29 @@ def test_mail_planned_on_stale_counts_is_rewritten_to_what_happened_under_the_lo
     [message] = rsvp_to.outbox("rsvp-confirmation", to="late@example.net")
     assert "waitlist" in message.subject and "waitlist" in message.text_body
     assert message.attachments == []
+
+
+def _slot_fields(slot, capacity):
+    return {"uuid": str(slot.uuid), "start_at": slot.start_at.isoformat(), "end_at": slot.end_at.isoformat(),
+            "capacity": capacity}
+
+
+def test_event_editor_cannot_lower_capacity_below_confirmed_seats_and_raising_it_promotes(rsvp_to, make):
+    from mobilize.events import services as events
+
+    user, org = make.organizer()
+    event = make.event(org, capacity=2)
+    slot = event.timeslots[0]
+    rsvp_to(event)
+    rsvp_to(event)
+    waiting = rsvp_to(event)
+    assert waiting.status == "waitlisted"
+    with pytest.raises(Invalid) as refused:
+        events.update_event(user.id, event.uuid, {"timeslots": [_slot_fields(slot, 1)]})
+    assert "cannot go below 2" in refused.value.message
+    db.session.expire_all()
+    assert (slot.capacity, slot.seats_taken) == (2, 2)
+    events.update_event(user.id, event.uuid, {"timeslots": [_slot_fields(slot, 3)]})
+    db.session.expire_all()
+    assert (slot.capacity, slot.seats_taken) == (3, 3)
+    assert db.session.get(type(waiting), waiting.id).status == "confirmed"
