@@ -154,9 +154,13 @@ def live_server(process_env):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker(process_env):
-    """A real Celery worker process consuming from the test Redis."""
+    """A real Celery worker process consuming from the test Redis, for one test module.
+
+    Module-scoped so that tests elsewhere, which send the outbox in-process,
+    never race a worker left running by an earlier module.
+    """
     worker = infra.start_celery_worker(process_env)
     yield worker
     worker.stop()

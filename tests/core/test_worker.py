@@ -39,15 +39,3 @@ def test_mail_is_retried_while_smtp_refuses_and_sent_once_it_accepts(celery_work
     smtp_server.wait_for(1, to=user.email, timeout=60)
     wait_until(lambda: (db.session.expire_all(), db.session.scalar(select(OutboundMail.status)))[1] == "sent")
     assert len(smtp_server.to(user.email)) == 1
-
-
-def test_queue_mail_with_same_dedupe_key_queues_once(make, send_queued_mail, smtp_server):
-    from mobilize.core.mail import queue_mail
-
-    user, _ = make.organizer()
-    first = queue_mail(user.email, "password_reset", dedupe_key="once", user=user, token="t")
-    second = queue_mail(user.email, "password_reset", dedupe_key="once", user=user, token="t")
-    db.session.commit()
-    assert first is not None and second is None
-    assert send_queued_mail() == 1
-    assert send_queued_mail() == 0
