@@ -96,7 +96,7 @@ def app_database(**extra_env):
     url = create_database()
     env = app_env(url, **extra_env)
     try:
-        flask(env, "db", "upgrade", "heads")
+        flask(env, "db", "upgrade")
         yield env
     finally:
         drop_database(url)

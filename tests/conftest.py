@@ -88,7 +88,7 @@ def app(process_env, database_url, redis_server, smtp_server):
         SERVER_NAME=None,
     )
     with app.app_context():
-        upgrade(revision="heads")
+        upgrade()
     return app
 
 

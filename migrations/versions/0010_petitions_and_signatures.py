@@ -1,7 +1,7 @@
 """petitions, targets, signatures, and the tables that count them
 
 Revision ID: 0010
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-28 13:36:20.986902
 
 """
@@ -13,7 +13,7 @@ import mobilize.core.models
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

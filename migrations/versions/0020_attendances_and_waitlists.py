@@ -1,7 +1,7 @@
 """attendances, waitlist places, personal feeds
 
 Revision ID: 0020
-Revises: 0002
+Revises: 0010
 Create Date: 2026-11-28 13:35:56.534766
 
 """
@@ -13,7 +13,7 @@ import mobilize.core.models
 
 # revision identifiers, used by Alembic.
 revision = '0020'
-down_revision = '0002'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """organizer calendar feeds: one secret feed URL per organizer and organization
 
 Revision ID: 0030
-Revises: 0002
+Revises: 0020
 Create Date: 2026-11-28 13:37:09.353655
 
 """
@@ -13,7 +13,7 @@ import mobilize.core.models
 
 # revision identifiers, used by Alembic.
 revision = '0030'
-down_revision = '0002'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """announcements, and the opt-in behind each outbox message
 
 Revision ID: 0040
-Revises: 0002
+Revises: 0030
 Create Date: 2026-11-28 13:41:51.717295
 
 """
@@ -13,9 +13,9 @@ import mobilize.core.models
 
 # revision identifiers, used by Alembic.
 revision = '0040'
-down_revision = '0002'
+down_revision = '0030'
 branch_labels = None
-depends_on = '0010'  # petitions, which announcements link to
+depends_on = None
 
 
 def upgrade():

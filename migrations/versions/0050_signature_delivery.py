@@ -1,7 +1,7 @@
 """signature delivery plans, cursors, batches and items
 
 Revision ID: 0050
-Revises: 0002
+Revises: 0040
 Create Date: 2026-11-28 14:35:07.252506
 
 """
@@ -13,9 +13,9 @@ import mobilize.core.models
 
 # revision identifiers, used by Alembic.
 revision = '0050'
-down_revision = '0002'
+down_revision = '0040'
 branch_labels = None
-depends_on = '0010'  # petitions, signatures and targets, which deliveries reference
+depends_on = None
 
 
 def upgrade():

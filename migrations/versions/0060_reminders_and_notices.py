@@ -1,7 +1,7 @@
 """reminder offsets, pending event notices, petition update mailings
 
 Revision ID: 0060
-Revises: 0002
+Revises: 0050
 Create Date: 2026-11-28 14:58:21.387885
 
 """
@@ -13,9 +13,9 @@ import mobilize.core.models
 
 # revision identifiers, used by Alembic.
 revision = '0060'
-down_revision = '0002'
+down_revision = '0050'
 branch_labels = None
-depends_on = '0010'  # petition_updates, which update mailings reference
+depends_on = None
 
 
 def upgrade():

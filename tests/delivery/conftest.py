@@ -1,8 +1,7 @@
 """Delivery fixtures: a real webhook receiver, plans made through the service, signatures in bulk.
 
-The session's Celery worker (started by other packages' tests) is told to stop
-consuming while these tests run, so a batch is cut and sent by the process each
-test chooses: this one, or a worker it starts with its own settings.
+No worker runs unless a test starts one, so each batch is cut and sent by the
+process the test chooses: this one, or a worker it starts with its own settings.
 """
 
 import itertools
@@ -23,17 +22,6 @@ from tests.petitions.conftest import PetitionFactories
 from tests.support.infra import wait_until
 
 _people = itertools.count(1)
-
-
-@pytest.fixture(scope="package", autouse=True)
-def _other_workers_paused(app):
-    celery = app.extensions["celery"]
-    queue = celery.conf.task_default_queue
-    replies = celery.control.cancel_consumer(queue, reply=True, timeout=1) or []
-    hosts = [host for reply in replies for host in reply]
-    yield
-    if hosts:
-        celery.control.add_consumer(queue, destination=hosts, reply=True, timeout=2)
 
 
 @pytest.fixture
