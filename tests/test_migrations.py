@@ -33,4 +33,5 @@ def test_migrations_downgrade_to_base_and_upgrade_again(app, tmp_path, redis_ser
             assert "signatures" in inspect(db.engine).get_table_names()
             db.engine.dispose()
     finally:
-        app.extensions["celery"].set_default()  # tasks called in-process run in the test app again
+        app.extensions["celery"].set_current()  # tasks called in-process run in the test app again
+        app.extensions["celery"].set_default()
