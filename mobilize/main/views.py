@@ -5,14 +5,18 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, render_template
 from sqlalchemy import text
 
+from mobilize.events.services import EventFilters, search_events
 from mobilize.extensions import db
+from mobilize.petitions.services import listed_petitions
 
 bp = Blueprint("main", __name__)
 
 
 @bp.route("/")
 def home():
-    return render_template("main/home.html")
+    upcoming = search_events(EventFilters(), per_page=3)
+    petitions, _ = listed_petitions(limit=3)
+    return render_template("main/home.html", results=upcoming, filters=upcoming.filters, petitions=petitions)
 
 
 @bp.route("/healthz")
