@@ -66,7 +66,7 @@ def find_or_create_person(email: str, **fields) -> Person:
         return created
     person = db.session.scalar(select(Person).where(Person.email_normalized == key))
     for name, value in values.items():
-        if value and getattr(person, name) != value:
+        if value and not getattr(person, name):  # an unverified submission never rewrites what is there
             setattr(person, name, value)
     return person
 

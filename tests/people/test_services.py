@@ -44,3 +44,10 @@ def test_concurrent_creation_yields_one_person(app, db):
         ids = set(pool.map(create, range(16)))
     assert len(ids) == 1
     assert db.session.scalar(select(func.count()).select_from(Person)) == 1
+
+
+def test_a_later_submission_fills_blanks_but_never_rewrites_a_name(db):
+    services.find_or_create_person("owner@example.org", given_name="Real", family_name="")
+    again = services.find_or_create_person("owner@example.org", given_name="Impostor", family_name="Doe")
+    db.session.commit()
+    assert (again.given_name, again.family_name) == ("Real", "Doe")
