@@ -1,11 +1,13 @@
 """Generated feeds in Redis, and the version stamps that invalidate them.
 
-A feed depends on scopes ("all", "org:<id>", "person:<id>", and "epoch" which
-every feed depends on).  Changing an event replaces its scopes' versions after
+A feed depends on scopes ("all", "org:<slug>", "person:<id>", and "epoch"
+which every feed depends on).  Changing an event replaces its scopes' versions after
 the commit (see ``invalidation``), so the next poll finds a stale stamp and
 builds the feed again.  One Redis hash per feed holds the stamp it was built
 for, its body, ETag and Last-Modified; a poll with a matching If-None-Match
-reads the small fields only.  Without REDIS_URL nothing is cached.
+reads the small fields only, in one round trip, and within TRUST_SECONDS of
+the last one in the same process not even that.  Without REDIS_URL nothing
+is cached.
 """
 
 import hashlib
@@ -31,6 +33,11 @@ UNUSED_TTL = timedelta(days=2)
 BUILD_LOCK_SECONDS = 120
 # Recent bodies kept in each process by ETag, so a full response need not copy megabytes out of Redis.
 MEMO_BYTES = 64 * 1024 * 1024
+# A process trusts a feed it found fresh this long without asking Redis again: far less than the
+# 5 minutes Cache-Control lets any cache keep a copy, and it leaves a burst of polls no I/O at all.
+# A bump in this process forgets them at once; other processes see it within this time.
+TRUST_SECONDS = 1.0
+_trusted: dict[str, tuple[float, "CachedFeed"]] = {}
 
 
 class _BodyMemo:
@@ -63,18 +70,13 @@ class _BodyMemo:
 _memo = _BodyMemo(MEMO_BYTES)
 
 
-@dataclass
+@dataclass(frozen=True)
 class CachedFeed:
-    """A feed's validators, read without its body; ``body()`` fetches the bytes."""
+    """A feed's validators, read without its body; ``load()`` fetches the bytes."""
 
     etag: str
     last_modified: datetime
-    _load: Callable[[], tuple[str, datetime, bytes]]
-
-    def body(self) -> bytes:
-        """The body; the validators follow it if the feed was rebuilt since they were read."""
-        self.etag, self.last_modified, content = self._load()
-        return content
+    load: Callable[[], tuple[str, datetime, bytes]]  # (etag, last_modified, body): the validators of the bytes
 
 
 def client() -> redis.Redis | None:
@@ -105,6 +107,7 @@ def _stamp(conn: redis.Redis, keys: list[str], values: list[bytes | None]) -> st
 
 def bump(scopes: set[str]) -> None:
     """Give each scope a new version: every feed that depends on one is rebuilt when next polled."""
+    _trusted.clear()
     conn = client()
     if conn is None or not scopes:
         return
@@ -133,6 +136,9 @@ def get_or_build(identity: str, scopes: tuple[str, ...], build: Callable[[], byt
     only when the body's ETag changes.  Without Redis (or with Redis down)
     every call builds: slower, never wrong.
     """
+    trusted = _trusted.get(identity)
+    if trusted is not None and time.monotonic() - trusted[0] < TRUST_SECONDS:
+        return trusted[1]
     conn = client()
     if conn is None:
         return _uncached(build)
@@ -149,8 +155,11 @@ def get_or_build(identity: str, scopes: tuple[str, ...], build: Callable[[], byt
         locked = not fresh and conn.set(lock, 1, nx=True, ex=BUILD_LOCK_SECONDS)
         # While another process builds a newer body, the previous one is served.
         if fresh or (not locked and etag is not None):
-            return CachedFeed(etag.decode(), _http_time(modified),
+            feed = CachedFeed(etag.decode(), _http_time(modified),
                               lambda: _cached_body(conn, key, etag, modified, build))
+            if fresh:
+                _trust(identity, feed)
+            return feed
     except redis.RedisError:
         log.warning("feed cache unavailable; building %s without it", identity, exc_info=True)
         return _uncached(build)
@@ -168,7 +177,15 @@ def get_or_build(identity: str, scopes: tuple[str, ...], build: Callable[[], byt
     except redis.RedisError:
         log.warning("could not cache feed %s", identity, exc_info=True)
     _memo.put(new_etag, body)
-    return CachedFeed(new_etag, _http_time(modified), lambda: (new_etag, _http_time(modified), body))
+    feed = CachedFeed(new_etag, _http_time(modified), lambda: (new_etag, _http_time(modified), body))
+    _trust(identity, feed)
+    return feed
+
+
+def _trust(identity: str, feed: CachedFeed) -> None:
+    if len(_trusted) > 10_000:  # filtered feeds are many; trust is short anyway
+        _trusted.clear()
+    _trusted[identity] = (time.monotonic(), feed)
 
 
 def _uncached(build: Callable[[], bytes]) -> CachedFeed:

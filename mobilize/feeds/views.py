@@ -55,9 +55,10 @@ def _respond(feed: services.Feed, download: str | None = None) -> Response:
     if not is_resource_modified(request.environ, etag=cached.etag, last_modified=cached.last_modified):
         headers.update({"ETag": quote_etag(cached.etag), "Last-Modified": http_date(cached.last_modified)})
         return Response(status=304, headers=headers)
-    response = Response(cached.body(), mimetype="text/calendar", headers=headers)
-    response.set_etag(cached.etag)
-    response.last_modified = cached.last_modified
+    etag, last_modified, body = cached.load()  # validators of these very bytes, should the feed have changed
+    response = Response(body, mimetype="text/calendar", headers=headers)
+    response.set_etag(etag)
+    response.last_modified = last_modified
     if download:
         response.headers["Content-Disposition"] = f'attachment; filename="{download}.ics"'
     return response

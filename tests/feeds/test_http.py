@@ -1,5 +1,7 @@
 """Feeds over HTTP: headers, conditional GET, HEAD, and the Redis cache kept current by invalidation."""
 
+import time
+
 import redis
 from flask import current_app
 from sqlalchemy import update
@@ -132,6 +134,7 @@ def test_last_modified_stays_while_the_body_is_the_same(client, make, new_event)
     client.get(f"/orgs/{org.slug}/events.ics")
     key = feed_key(f"org:{org.slug}")
     redis_client().hset(key, "modified", 1_700_000_000)  # as if built long ago
+    time.sleep(cache.TRUST_SECONDS)  # until this process asks Redis again
     first = client.get(f"/orgs/{org.slug}/events.ics")
     assert first.headers["Last-Modified"] == "Tue, 14 Nov 2023 22:13:20 GMT"
     stamp = redis_client().hget(key, "stamp")
@@ -186,3 +189,16 @@ def test_renaming_the_organization_renames_its_calendar(client, make, new_event,
     accounts.update_organization(user.id, org.id, name="Flex Workers United")
     feed = parse(client.get(f"/orgs/{org.slug}/events.ics").data)
     assert str(feed.calendar["X-WR-CALNAME"]) == "Flex Workers United events"
+
+
+def test_a_process_trusts_a_fresh_feed_for_a_second_then_asks_redis_again(client, make, new_event):
+    user, org = make.organizer()
+    new_event(user, org)
+    etag = client.get("/events.ics").headers["ETag"]
+    stamp = redis_client().hget(feed_key("public"), "stamp")
+    redis_client().incr(cache.VERSION_KEY.format("all"))  # another process changed an event
+    assert client.get("/events.ics", headers={"If-None-Match": etag}).status_code == 304
+    assert redis_client().hget(feed_key("public"), "stamp") == stamp  # not asked: trusted
+    time.sleep(cache.TRUST_SECONDS)
+    client.get("/events.ics", headers={"If-None-Match": etag})
+    assert redis_client().hget(feed_key("public"), "stamp") != stamp  # asked, found stale, rebuilt

@@ -1,10 +1,12 @@
 """Subscribing as a calendar client does, against a real gunicorn; and the subscribe links in a real browser."""
 
+import time
+
 import pytest
 import requests
 
 from mobilize.events import services as events
-from mobilize.feeds import ical
+from mobilize.feeds import cache, ical
 from tests.support.factories import PASSWORD
 
 
@@ -25,11 +27,13 @@ def test_a_subscribed_client_polls_gets_304s_and_sees_changes_and_cancellations(
         assert polled.status_code == 304 and polled.content == b""
 
     events.update_event(user.id, event.uuid, {"title": "Flex Friday (new room)"})
+    time.sleep(cache.TRUST_SECONDS)  # the server's processes trust a fresh feed this long
     changed = client.get(url, headers=validators, timeout=10)
     assert changed.status_code == 200
     assert str(parse(changed.content).by_uid(uid)["SUMMARY"]) == "Flex Friday (new room)"
 
     events.cancel_event(user.id, event.uuid)
+    time.sleep(cache.TRUST_SECONDS)
     cancelled = client.get(url, headers={"If-None-Match": changed.headers["ETag"]}, timeout=10)
     vevent = parse(cancelled.content).by_uid(uid)
     assert vevent["STATUS"] == "CANCELLED" and vevent["SEQUENCE"] == 1
