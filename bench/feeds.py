@@ -8,7 +8,6 @@ Aims (issue 6): cold generation within 1.5x of the icalendar floor; 304s at leas
 """
 
 import random
-import socket
 import statistics
 import time
 import uuid
@@ -126,12 +125,6 @@ def icalendar_floor(items: list[dict], zones: list) -> bytes:
     return cal.to_ical()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def seconds(function, *args) -> tuple[float, object]:
     start = time.perf_counter()
     result = function(*args)
@@ -140,7 +133,7 @@ def seconds(function, *args) -> tuple[float, object]:
 
 def main() -> None:
     floors = [lib.floor()]  # and again after the app's runs: the shared machine's load drifts
-    port = free_port()  # other benchmarks may hold lib's default port
+    port = lib.free_port()  # known before the app starts: the feeds carry it in their URLs
     with lib.app_database() as env:
         import config
         from mobilize import create_app

@@ -6,6 +6,7 @@ because absolute numbers drift with the shared machine's load.
 
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FLOOR_DIR = Path(os.environ.get("FLOOR_DIR", ROOT.parent / "shared" / "bench" / "floor"))
 FLOOR_VENV = Path(os.environ.get("FLOOR_VENV", "/tmp/floor-venv"))
 FLOOR_RESULTS = Path(os.environ.get("FLOOR_RESULTS", "/tmp/floor-results"))
-ADMIN_PG_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+ADMIN_PG_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 VENV_BIN = Path(sys.executable).parent
 # The floor's gunicorn shapes; the app is measured in the same one.
@@ -102,24 +103,36 @@ def app_database(**extra_env):
         drop_database(url)
 
 
+def free_port() -> int:
+    """A loopback port no other benchmark running on this machine holds."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(base: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError("gunicorn did not start")
+        time.sleep(0.2)
+
+
 @contextmanager
-def gunicorn(env: dict, shape: str = DEFAULT_SHAPE, port: int = 8078):
-    """gunicorn serving the app in the floor's shape; yields the base URL."""
+def gunicorn(env: dict, shape: str = DEFAULT_SHAPE, port: int | None = None):
+    """gunicorn serving the app in the floor's shape, on a free port by default; yields the base URL."""
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     cmd = [str(VENV_BIN / "gunicorn"), *GUNICORN_SHAPES[shape], "-b", f"127.0.0.1:{port}", "--backlog", "2048",
            "--worker-tmp-dir", "/dev/shm", "--log-level", "warning", "--no-control-socket", "wsgi:app"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**env, "PUBLIC_URL": base}, start_new_session=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("gunicorn did not start")
-            time.sleep(0.2)
+        wait_healthy(base, proc)
         yield base
     finally:
         proc.terminate()

@@ -15,7 +15,6 @@ shared and its load drifts by the minute.
 
 import os
 import re
-import socket
 import statistics
 import subprocess
 import time
@@ -91,13 +90,6 @@ def login_cookie(base: str, email: str) -> str:
     return f"session={response.cookies['session']}"
 
 
-def free_port() -> int:
-    """A port no other benchmark running on this machine holds."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def one_worker(env: dict, port: int):
     """gunicorn with one gthread worker, so the memory read is that of the worker serving the export."""
@@ -106,16 +98,7 @@ def one_worker(env: dict, port: int):
            "--log-level", "warning", "wsgi:app"]
     master = subprocess.Popen(cmd, cwd=lib.ROOT, env={**env, "PUBLIC_URL": base}, start_new_session=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start")
-            time.sleep(0.2)
+        lib.wait_healthy(base, master)
         [worker] = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
         yield base, int(worker)
     finally:
@@ -124,7 +107,7 @@ def one_worker(env: dict, port: int):
 
 
 def measure_export(env: dict, url_path: str, email: str) -> dict:
-    with one_worker(env, free_port()) as (base, worker):
+    with one_worker(env, lib.free_port()) as (base, worker):
         cookie = login_cookie(base, email)
         requests.get(f"{base}/petitions", timeout=10)  # a page served first: the baseline is a warm worker
         baseline = lib.peak_rss_mb(worker)
@@ -183,7 +166,7 @@ def main() -> None:
 
         surge, million = petitions["surge"], petitions["million"]
         floors, runs = [], []
-        with lib.gunicorn(env, port=free_port()) as base:
+        with lib.gunicorn(env, port=lib.free_port()) as base:
             for rep in range(REPS):  # interleaved, so the shared machine's drift hits both alike
                 lib.log(f"repetition {rep + 1}/{REPS}: the floor, then the app")
                 floors.append(lib.floor())
