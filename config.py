@@ -65,7 +65,11 @@ class Config:
 
     CELERY = celery_settings(REDIS_URL)
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
+    # Redis down must not turn supporters away: each process counts in memory until Redis answers again.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # X-RateLimit-* headers cost a Redis round trip on every limited request; 429s still say Retry-After.
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_KEY_PREFIX = "mobilize-rl"
 
     MAX_CONTENT_LENGTH = 1024 * 1024
@@ -77,7 +81,7 @@ class Config:
     PREFERRED_URL_SCHEME = "https" if PUBLIC_URL.startswith("https") else "http"
     SHOW_DEV_OUTBOX = False
     # Seconds after which mail still queued is handed to the worker again.
-    MAIL_REQUEUE_AFTER = 60
+    MAIL_REQUEUE_AFTER = float(os.environ.get("MAIL_REQUEUE_AFTER", "60"))
     PASSWORD_RESET_MAX_AGE = 3600
     # Petition signing: per IP per petition, and for the sign endpoint as a whole (Flask-Limiter syntax).
     PETITION_SIGN_RATE_LIMIT = os.environ.get("PETITION_SIGN_RATE_LIMIT", "10/minute;40/hour")

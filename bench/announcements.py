@@ -9,10 +9,8 @@ memory, and, separately, recipients written to the outbox per second by the batc
 process (the part this feature adds in front of the outbox).
 """
 
-import logging
 import time
 import uuid
-from pathlib import Path
 
 import redis
 from sqlalchemy import insert, text
@@ -42,26 +40,11 @@ def seed(session, organization_id: int) -> None:
     session.commit()
 
 
-def worker_peak_mb(worker) -> float:
-    """Peak resident memory of the worker's main process and its pool processes, summed."""
-    pid = worker.process.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return sum(lib.peak_rss_mb(int(p)) for p in [pid, *children])
-
-
 def main() -> None:
     floor = lib.floor(("celery",))
-    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per SMTP command
-    broker, sink = infra.RedisServer().start(), infra.SmtpSink().start()
-    try:
-        with lib.app_database() as env:
-            env = {**env, "REDIS_URL": broker.url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(sink.port),
-                   "MAIL_DEFAULT_SENDER": "Bench <noreply@bench.test>",
-                   "ANNOUNCEMENT_BATCH_SIZE": str(BATCH_SIZE), "ANNOUNCEMENT_RATE_PER_MINUTE": "100000000"}
-            figures = run(env, sink)
-    finally:
-        sink.stop()
-        broker.stop()
+    with lib.mail_worker_database(ANNOUNCEMENT_BATCH_SIZE=str(BATCH_SIZE),
+                                  ANNOUNCEMENT_RATE_PER_MINUTE="100000000") as (env, sink):
+        figures = run(env, sink)
 
     celery = floor["celery_tasks_per_s"]
     print(f"announcement to {RECIPIENTS:,} supporters, batches of {BATCH_SIZE}, one worker -c 2")
@@ -73,8 +56,6 @@ def main() -> None:
 
 
 def run(env: dict, sink) -> dict:
-    import config
-    from mobilize import create_app
     from mobilize.accounts import services as accounts
     from mobilize.announcements import services
     from mobilize.announcements.models import Announcement
@@ -82,9 +63,7 @@ def run(env: dict, sink) -> dict:
     from mobilize.core.models import utcnow
     from mobilize.extensions import db
 
-    app = create_app(config.DevelopmentConfig, SQLALCHEMY_DATABASE_URI=config.database_url(env["DATABASE_URL"]),
-                     REDIS_URL=env["REDIS_URL"], CELERY=config.celery_settings(env["REDIS_URL"]),
-                     RATELIMIT_STORAGE_URI=env["REDIS_URL"], SECRET_KEY=env["SECRET_KEY"])
+    app = lib.app_for(env)
     with app.app_context():
         user = accounts.sign_up("bench-announce@example.org", "Bench", "bench-password-123", "Bench Announce")
         org = accounts.organizations_for(user.id)[0]
@@ -127,7 +106,7 @@ def run(env: dict, sink) -> dict:
                 return announcement.status == "sent"
 
             infra.wait_until(sent, what="the last batch")
-            peak = worker_peak_mb(worker)
+            peak = lib.worker_peak_mb(worker)
         finally:
             worker.stop()
         assert announcement.recipients == RECIPIENTS

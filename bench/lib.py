@@ -5,6 +5,7 @@ because absolute numbers drift with the shared machine's load.
 """
 
 import json
+import logging
 import os
 import socket
 import statistics
@@ -121,6 +122,41 @@ def wait_healthy(base: str, proc: subprocess.Popen) -> None:
         if time.monotonic() > deadline or proc.poll() is not None:
             raise RuntimeError("gunicorn did not start")
         time.sleep(0.2)
+
+
+@contextmanager
+def mail_worker_database(**extra_env):
+    """A fresh database, a Redis broker of its own and an SMTP sink: what the worker benchmarks run on.
+    Yields (environment, sink)."""
+    from tests.support import infra
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per SMTP command
+    broker, sink = infra.RedisServer().start(), infra.SmtpSink().start()
+    try:
+        with app_database() as env:
+            yield {**env, "REDIS_URL": broker.url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(sink.port),
+                   "MAIL_DEFAULT_SENDER": "Bench <noreply@bench.test>", **extra_env}, sink
+    finally:
+        sink.stop()
+        broker.stop()
+
+
+def app_for(env: dict, **overrides):
+    """The Flask app in this process, on the benchmark's database and Redis."""
+    import config
+    from mobilize import create_app
+
+    return create_app(config.DevelopmentConfig, SQLALCHEMY_DATABASE_URI=config.database_url(env["DATABASE_URL"]),
+                      REDIS_URL=env["REDIS_URL"], CELERY=config.celery_settings(env["REDIS_URL"]),
+                      RATELIMIT_STORAGE_URI=env["REDIS_URL"], SECRET_KEY=env["SECRET_KEY"],
+                      PUBLIC_URL=env["PUBLIC_URL"], **overrides)
+
+
+def worker_peak_mb(worker) -> float:
+    """Peak resident memory of a Celery worker's main process and its pool processes, summed."""
+    pid = worker.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return sum(peak_rss_mb(int(p)) for p in [pid, *children])
 
 
 @contextmanager

@@ -9,7 +9,6 @@ a Redis of its own), reminders written to the outbox per second by the sweep alo
 worker's peak memory.
 """
 
-import logging
 import os
 import secrets
 import time
@@ -20,7 +19,6 @@ import redis
 from sqlalchemy import insert, text
 
 from bench import lib
-from bench.announcements import worker_peak_mb
 from tests.support import infra
 
 ATTENDANCES = int(os.environ.get("BENCH_REMINDERS", "100000"))
@@ -53,16 +51,8 @@ def seed(session, event_id: int, timeslot_id: int) -> None:
 
 def main() -> None:
     floor = lib.floor(("celery",))
-    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per SMTP command
-    broker, sink = infra.RedisServer().start(), infra.SmtpSink().start()
-    try:
-        with lib.app_database() as env:
-            env = {**env, "REDIS_URL": broker.url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(sink.port),
-                   "MAIL_DEFAULT_SENDER": "Bench <noreply@bench.test>"}
-            figures = run(env, sink)
-    finally:
-        sink.stop()
-        broker.stop()
+    with lib.mail_worker_database() as (env, sink):
+        figures = run(env, sink)
 
     celery = floor["celery_tasks_per_s"]
     print(f"reminders to {ATTENDANCES:,} attendances due at once, one worker -c 2")
@@ -74,8 +64,6 @@ def main() -> None:
 
 
 def run(env: dict, sink) -> dict:
-    import config
-    from mobilize import create_app
     from mobilize.accounts import services as accounts
     from mobilize.core.models import utcnow
     from mobilize.events.models import Event, Timeslot
@@ -83,10 +71,7 @@ def run(env: dict, sink) -> dict:
     from mobilize.reminders import services
     from mobilize.reminders.tasks import send_due_reminders
 
-    app = create_app(config.DevelopmentConfig, SQLALCHEMY_DATABASE_URI=config.database_url(env["DATABASE_URL"]),
-                     REDIS_URL=env["REDIS_URL"], CELERY=config.celery_settings(env["REDIS_URL"]),
-                     RATELIMIT_STORAGE_URI=env["REDIS_URL"], SECRET_KEY=env["SECRET_KEY"],
-                     PUBLIC_URL=env["PUBLIC_URL"])
+    app = lib.app_for(env)
     with app.app_context():
         user = accounts.sign_up("bench-remind@example.org", "Bench", "bench-password-123", "Bench Remind")
         org = accounts.organizations_for(user.id)[0]
@@ -115,7 +100,7 @@ def run(env: dict, sink) -> dict:
             send_due_reminders.delay()
             sink.wait_for(ATTENDANCES, timeout=3000)
             delivered = time.perf_counter() - start
-            peak = worker_peak_mb(worker)
+            peak = lib.worker_peak_mb(worker)
         finally:
             worker.stop()
         assert len({m["X-Envelope-To"] for m in sink.messages}) == ATTENDANCES == len(sink.messages)

@@ -10,6 +10,7 @@ from mobilize.core import sqlite  # noqa: F401 - registers the SQLite pragmas
 from mobilize.core.celery import celery_init_app
 from mobilize.core.errors import register_error_handlers
 from mobilize.core.security import register_security_headers
+from mobilize.core.sessions import CookieSessionInterface
 from mobilize.core.urls import external_url
 from mobilize.extensions import csrf, db, limiter, login_manager, mail, migrate
 
@@ -20,6 +21,7 @@ FEATURES = ("core", "main", "accounts", "people", "events", "rsvps", "feeds", "p
 
 def create_app(config: type | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR))
+    app.session_interface = CookieSessionInterface()
     config = config or config_module.config_from_env()
     config.validate()
     app.config.from_object(config)

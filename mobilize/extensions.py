@@ -23,9 +23,22 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class RouteLimiter(Limiter):
+    """Flask-Limiter checking only the views that declare limits (decorators run their own check).
+
+    Its before-request hook exists for default and application-wide limits,
+    which this app does not set; skipping it spares every other request
+    (a calendar poll, a page view) the limiter's bookkeeping.
+    """
+
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        if not in_middleware:
+            super()._check_request_limit(callable_name, in_middleware)
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address)
+limiter = RouteLimiter(key_func=get_remote_address)
 mail = Mail()

@@ -3,6 +3,7 @@
 from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
+    # Every MAIL_REQUEUE_AFTER / 2 seconds (celery_init_app sets it from the config).
     "requeue-stale-mail": {"task": "mobilize.core.tasks.requeue_stale_mail", "schedule": 30.0},
     "purge-embedded-broker": {
         "task": "mobilize.core.tasks.purge_embedded_broker",

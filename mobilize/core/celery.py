@@ -15,7 +15,9 @@ def celery_init_app(app) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
-    celery_app.conf.beat_schedule = BEAT_SCHEDULE
+    # The outbox sweep runs twice per MAIL_REQUEUE_AFTER: mail whose queue message was lost goes out within 1.5x that.
+    sweep = {**BEAT_SCHEDULE["requeue-stale-mail"], "schedule": app.config["MAIL_REQUEUE_AFTER"] / 2}
+    celery_app.conf.beat_schedule = {**BEAT_SCHEDULE, "requeue-stale-mail": sweep}
     if celery_app.conf.broker_url.startswith("sqla+"):
         # Kombu passes transport options to create_engine, so the polling
         # interval of the embedded broker is set on the transport class.

@@ -1,13 +1,22 @@
 """Domain errors, and the one place each for turning them into HTML and JSON."""
 
 import logging
+import time
 
 from flask import jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from mobilize.extensions import limiter
+
 log = logging.getLogger(__name__)
+
+
+def retry_after() -> dict[str, str]:
+    """Retry-After for a 429: when the breached limit's window ends (X-RateLimit-* headers are off)."""
+    limit = limiter.current_limit
+    return {"Retry-After": str(max(1, limit.reset_at - int(time.time())))} if limit else {}
 
 
 class DomainError(Exception):
@@ -78,10 +87,8 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(error: RateLimitExceeded):
-        retry = getattr(error, "retry_after", None)
-        headers = {"Retry-After": str(int(retry))} if retry else {}
         message = "Too many requests from your connection. Please wait a minute and try again."
-        return error_response(429, "rate_limited", message, headers=headers)
+        return error_response(429, "rate_limited", message, headers=retry_after())
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

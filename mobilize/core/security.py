@@ -14,16 +14,18 @@ def embeddable() -> None:
 
 
 def register_security_headers(app: Flask) -> None:
-    production = app.config.get("SESSION_COOKIE_SECURE", False)
+    common = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
+    if app.config.get("SESSION_COOKIE_SECURE", False):
+        common["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    # Built once: this runs on every response, calendar polls included.
+    framed = [*{"Content-Security-Policy": CSP.format(ancestors="*"), **common}.items()]
+    unframed = [*{"Content-Security-Policy": CSP.format(ancestors="'none'"), "X-Frame-Options": "DENY",
+                  **common}.items()]
 
     @app.after_request
     def headers(response):
-        framed = g.get("embeddable", False)
-        response.headers.setdefault("Content-Security-Policy", CSP.format(ancestors="*" if framed else "'none'"))
-        if not framed:
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        if production:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        present = response.headers
+        for name, value in framed if g.get("embeddable", False) else unframed:
+            if name not in present:
+                present[name] = value
         return response

@@ -18,11 +18,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import exists, false, func, insert, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from mobilize.core.dispatch import after_commit
 from mobilize.core.models import utcnow
+from mobilize.core.sql import upsert
 from mobilize.delivery.models import DeliveryBatch, DeliveryCursor, DeliveryItem, DeliveryPlan
 from mobilize.extensions import db
 from mobilize.petitions.models import Signature, Target
@@ -47,9 +46,6 @@ def next_daily(daily_at: time, timezone: str, after: datetime) -> datetime:
             return moment
     raise AssertionError("unreachable: a day has a next occurrence of every time")
 
-
-def _insert():
-    return pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
 
 
 # ------------------------------------------------------------------ the sweep
@@ -82,7 +78,7 @@ def _ensure_cursors(plan: DeliveryPlan, now: datetime) -> None:
         rows += [{"key": f"target:{target_id}", "kind": "email", "target_id": target_id} for target_id in targets]
     if rows:
         db.session.execute(
-            _insert()(DeliveryCursor)
+            upsert(DeliveryCursor)
             .values([{**row, "plan_id": plan.id, "petition_id": plan.petition_id, "last_signature_id": 0,
                       "batches": 0, "late_since": utcnow(), "created_at": now, "modified_at": now} for row in rows])
             .on_conflict_do_nothing(index_elements=["plan_id", "key"])

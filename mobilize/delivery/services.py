@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 
 from mobilize.core.dispatch import after_commit
 from mobilize.core.errors import Conflict, Invalid, NotFound
 from mobilize.core.models import utcnow
+from mobilize.core.sql import upsert
 from mobilize.delivery import batching, webhook
 from mobilize.delivery.models import DeliveryBatch, DeliveryCursor, DeliveryPlan
 from mobilize.events import times
@@ -84,8 +83,7 @@ def _checked(petition: Petition, data: PlanInput, plan: DeliveryPlan) -> dict:
 
 def _plan_row(petition_id: int) -> DeliveryPlan:
     """The petition's plan, created empty if it has none, and locked for this transaction."""
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(insert(DeliveryPlan).values(petition_id=petition_id)
+    db.session.execute(upsert(DeliveryPlan).values(petition_id=petition_id)
                        .on_conflict_do_nothing(index_elements=["petition_id"]))
     return db.session.scalar(
         select(DeliveryPlan).where(DeliveryPlan.petition_id == petition_id).with_for_update()

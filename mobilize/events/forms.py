@@ -24,6 +24,7 @@ from mobilize.core.errors import DomainError
 from mobilize.events import times
 from mobilize.events.models import EVENT_TYPES
 from mobilize.events.services import MAX_DESCRIPTION, MAX_TIMESLOTS, active_timeslots
+from mobilize.reminders.services import DEFAULT_OFFSETS, format_offsets, parse_offsets, reminder_offsets
 
 
 def options(*pairs) -> list[SelectChoice]:
@@ -67,6 +68,26 @@ class TimeslotForm(Form):
         return not (self.uuid.data or self.start_date.data or self.start_time.data or self.end_time.data)
 
 
+class ReminderOffsetsField(StringField):
+    """Minutes before each start, typed as "24h, 1h, 30m"; ``sent`` tells whether the form carried it at all."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            try:
+                self.data = parse_offsets(valuelist[0])
+            except DomainError as error:
+                raise ValueError(error.message) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return format_offsets(self.data or [])
+
+    @property
+    def sent(self) -> bool:
+        return bool(getattr(self, "raw_data", None))
+
+
 class EventForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     summary = StringField("Summary", validators=[Optional(), Length(max=500)],
@@ -87,6 +108,11 @@ class EventForm(FlaskForm):
                            description="Any IANA zone, like America/Chicago or Europe/London.",
                            render_kw={"list": "timezone-names", "autocomplete": "off"})
     timeslots = FieldList(FormField(TimeslotForm), min_entries=1, max_entries=MAX_TIMESLOTS)
+    reminders = ReminderOffsetsField(
+        "Reminders", default=lambda: list(DEFAULT_OFFSETS),
+        description="Emailed to confirmed attendees this long before each time starts: m for minutes, h for hours, "
+                    "d for days, separated by commas. Leave empty to send none.",
+        render_kw={"placeholder": "24h, 1h", "autocomplete": "off", "spellcheck": "false"})
 
     format = SelectField("Where", choices=options(("in_person", "In person"), ("virtual", "Online")),
                          default="in_person")
@@ -226,5 +252,6 @@ def event_form_for(event) -> EventForm:
         fields["timeslots"] = [{"uuid": slot.uuid, "start_at": slot.start_at, "end_at": slot.end_at,
                                 "capacity": slot.capacity} for slot in active_timeslots(event)]
         form.fill_from(fields)
+        form.reminders.data = reminder_offsets(event.id)
     return form
 

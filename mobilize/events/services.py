@@ -14,8 +14,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Float, and_, cast, exists, func, null, or_, select, union_all
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, defer, joinedload, selectinload
 
 from mobilize.accounts.models import Membership, Organization
@@ -23,6 +21,7 @@ from mobilize.accounts.services import require_member
 from mobilize.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mobilize.core.markdown import render_markdown
 from mobilize.core.models import utcnow
+from mobilize.core.sql import upsert
 from mobilize.events import search, times
 from mobilize.events.models import (
     ACCESSIBILITY,
@@ -607,9 +606,8 @@ def _tag_ids(names) -> list[int]:
         raise Invalid(f"Use at most {MAX_TAGS} tags of up to 60 characters.", {"tags": "Too many or too long."})
     if not cleaned:
         return []
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
-    db.session.execute(insert(Tag).values([{"name": t, "created_at": now, "modified_at": now} for t in cleaned])
+    db.session.execute(upsert(Tag).values([{"name": t, "created_at": now, "modified_at": now} for t in cleaned])
                        .on_conflict_do_nothing(index_elements=["name"]))
     return list(db.session.scalars(select(Tag.id).where(Tag.name.in_(cleaned))))
 

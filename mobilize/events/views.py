@@ -10,6 +10,7 @@ from mobilize.core.errors import DomainError, Invalid, NotFound
 from mobilize.events import calendar_links, services, times
 from mobilize.events.forms import TYPE_LABELS, EventForm, SearchForm, event_form_for
 from mobilize.events.services import EventFilters
+from mobilize.reminders import services as reminders
 
 bp = Blueprint("events", __name__)
 
@@ -92,6 +93,7 @@ def manage(slug: str):
 
 
 def _save(form: EventForm, org, event=None):
+    """Save the event, then its reminder offsets when the form changed them (already checked by the form)."""
     fields, rows = form.to_fields()
     try:
         if event is None:
@@ -101,6 +103,8 @@ def _save(form: EventForm, org, event=None):
     except DomainError as error:
         form.apply_errors(error, rows)
         return None
+    if form.reminders.sent and form.reminders.data != reminders.reminder_offsets(saved.id):
+        reminders.set_reminder_offsets(current_user_id(), saved.id, form.reminders.data)
     return saved
 
 
@@ -134,6 +138,7 @@ def duplicate(slug: str, event_id):
     source = _event_in(org, event_id)
     form = EventForm()
     form.fill_from(services.copy_fields(source))
+    form.reminders.data = reminders.reminder_offsets(source.id)
     return render_template("events/form.html", form=form, org=org, event=None, heading="Duplicate event",
                            action=url_for("events.new", slug=org.slug), zone_names=sorted(times.zone_names()))
 

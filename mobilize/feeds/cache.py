@@ -206,8 +206,12 @@ def _cached_body(conn: redis.Redis, key: str, etag: bytes, modified: bytes,
     body = _memo.get(etag.decode())
     if body is not None:
         return etag.decode(), _http_time(modified), body
-    etag, modified, body = conn.hmget(key, "etag", "modified", "body")
-    if body is None:  # flushed since its validators were read
+    try:
+        etag, modified, body = conn.hmget(key, "etag", "modified", "body")
+    except redis.RedisError:
+        log.warning("feed cache unavailable; building %s without it", key, exc_info=True)
+        body = None
+    if body is None:  # flushed or unreachable since its validators were read
         body = build()
         return etag_of(body), datetime.now(UTC).replace(microsecond=0), body
     _memo.put(etag.decode(), body)

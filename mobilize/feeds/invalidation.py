@@ -41,6 +41,12 @@ def _person_ids(session: Session, attendance_ids: set[int]) -> set[int]:
     return set(session.connection().scalars(select(Attendance.person_id).where(Attendance.id.in_(attendance_ids))))
 
 
+def _loaded_person_id(place: Place) -> int | None:
+    """The place's person when its attendance is in the session already (no query on the RSVP path)."""
+    attendance = inspect(place).dict.get("attendance")
+    return None if attendance is None else inspect(attendance).dict.get("person_id")
+
+
 def _organization_scopes(session: Session, event_ids: set[int], former_org_ids: set[int]) -> set[str]:
     """The feeds of these events' hosts and co-hosts (and of their former ones), by slug as the URLs name them."""
     hosts = select(Event.organization_id).where(Event.id.in_(event_ids))
@@ -73,7 +79,11 @@ def _note_stale_feeds(session: Session, flush_context) -> None:
         elif isinstance(obj, Attendance):
             scopes.add(f"person:{obj.person_id}")
         elif isinstance(obj, Place):
-            attendance_ids.add(obj.attendance_id)
+            person_id = _loaded_person_id(obj)
+            if person_id is None:
+                attendance_ids.add(obj.attendance_id)
+            else:
+                scopes.add(f"person:{person_id}")
     event_ids.discard(None)
     former_org_ids.discard(None)
     attendance_ids.discard(None)

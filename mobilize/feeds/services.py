@@ -18,13 +18,12 @@ from datetime import UTC, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from mobilize.accounts.models import Membership, Organization
 from mobilize.accounts.services import get_organization, require_member
 from mobilize.core.errors import Invalid, NotFound
 from mobilize.core.models import utcnow
+from mobilize.core.sql import upsert
 from mobilize.core.urls import external_url
 from mobilize.events import search
 from mobilize.events import services as events
@@ -211,9 +210,8 @@ def organizer_feed_for(user_id: int, organization_id: int) -> OrganizerFeed | No
 def create_organizer_feed(user_id: int, organization_id: int) -> OrganizerFeed:
     """The organizer's feed URL for the organization, with a new secret (revoking any earlier URL)."""
     require_member(user_id, organization_id)
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
-    statement = insert(OrganizerFeed).values(user_id=user_id, organization_id=organization_id,
+    statement = upsert(OrganizerFeed).values(user_id=user_id, organization_id=organization_id,
                                              secret=secrets.token_hex(32), created_at=now, modified_at=now)
     db.session.execute(statement.on_conflict_do_update(
         index_elements=["user_id", "organization_id"],

@@ -2,6 +2,8 @@
 
 Conditional requests are answered from the cached validators alone (304),
 HEAD comes with GET, and secret-URL feeds are kept out of shared caches.
+No rate limits: calendar services poll from a few shared addresses, one
+fetcher for thousands of subscribers.
 """
 
 import hashlib
@@ -15,21 +17,12 @@ from mobilize.accounts import services as accounts
 from mobilize.accounts.forms import EmptyForm
 from mobilize.core.auth import current_user_id
 from mobilize.core.urls import external_url
-from mobilize.extensions import limiter
 from mobilize.feeds import (
     invalidation,  # noqa: F401 - registers the listeners that keep feeds fresh
     services,
 )
 
 bp = Blueprint("feeds", __name__)
-
-
-@limiter.request_filter
-def _feeds_are_not_rate_limited() -> bool:
-    """Calendar services poll from a few shared addresses (one fetcher for thousands of supporters),
-    so per-address limits would cut subscribers off; and a cached poll costs one Redis round trip,
-    less than the limiter's own bookkeeping, which this filter skips."""
-    return request.blueprint == "feeds"
 
 
 @bp.app_template_global()

@@ -4,12 +4,11 @@ import uuid
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, union_all
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from mobilize.core.errors import Invalid
 from mobilize.core.models import utcnow
+from mobilize.core.sql import upsert
 from mobilize.extensions import db
 from mobilize.people.models import Person, Subscription
 
@@ -33,7 +32,11 @@ def clean_email(email: str) -> str:
 
 def normalize_email(email: str) -> str:
     """One key per mailbox: case, and the dots and +tags that providers ignore."""
-    local, _, domain = clean_email(email).rpartition("@")
+    return _mailbox_key(clean_email(email))
+
+
+def _mailbox_key(address: str) -> str:
+    local, _, domain = address.rpartition("@")
     domain = DOMAIN_ALIASES.get(domain, domain)
     if domain in PLUS_TAG_DOMAINS:
         local = local.split("+", 1)[0]
@@ -41,9 +44,6 @@ def normalize_email(email: str) -> str:
         local = local.replace(".", "")
     return f"{local}@{domain}"
 
-
-def _insert():
-    return pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
 
 
 def find_or_create_person(email: str, **fields) -> Person:
@@ -53,10 +53,10 @@ def find_or_create_person(email: str, **fields) -> Person:
     one row, never an error.
     """
     address = clean_email(email)
-    key = normalize_email(address)
+    key = _mailbox_key(address)
     values = {k: (fields.get(k) or "").strip() for k in PERSON_FIELDS}
     created = db.session.scalar(
-        _insert()(Person)
+        upsert(Person)
         .values(email=address, email_normalized=key, uuid=uuid.uuid4(),
                 created_at=utcnow(), modified_at=utcnow(), **values)
         .on_conflict_do_nothing(index_elements=["email_normalized"])

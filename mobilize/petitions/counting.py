@@ -13,12 +13,12 @@ on SQLite, which runs one writer at a time, every step starts with a write.
 import logging
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from mobilize.core.models import utcnow
+from mobilize.core.sql import upsert
 from mobilize.extensions import db
 from mobilize.petitions.models import CountDelta, Milestone, Petition, PetitionCount, Signature
+from mobilize.reminders import services as news
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,6 @@ def raise_goals(petition_ids: list[int] | None = None) -> list[tuple[int, int]]:
     if petition_ids is not None:
         query = query.where(Petition.id.in_(petition_ids))
     reached = []
-    insert = pg_insert if _postgresql() else sqlite_insert
     for petition_id, goal, signatures in db.session.execute(query).all():
         raised = db.session.execute(
             update(Petition).where(Petition.id == petition_id, Petition.goal == goal).values(goal=next_goal(signatures))
@@ -138,7 +137,7 @@ def raise_goals(petition_ids: list[int] | None = None) -> list[tuple[int, int]]:
             continue
         passed = [goal, *(g for g in _ladder_until(signatures) if g > goal)]
         db.session.execute(
-            insert(Milestone)
+            upsert(Milestone)
             .values([{"petition_id": petition_id, "signatures": g, "reached_at": utcnow()} for g in passed])
             .on_conflict_do_nothing(index_elements=["petition_id", "signatures"])
         )
@@ -155,12 +154,18 @@ def _ladder_until(signatures: int):
 
 
 def close_due_petitions() -> int:
-    """Close open petitions whose closing date has passed."""
-    closed = db.session.execute(
+    """Close open petitions whose closing date has passed; their organizers' mail commits with the change.
+
+    The conditional UPDATE closes each petition once, however many workers run it.
+    """
+    closed = db.session.scalars(
         update(Petition).where(Petition.status == "open", Petition.closes_at <= utcnow()).values(status="closed")
-    ).rowcount
+        .returning(Petition.id)
+    ).all()
+    for petition_id in closed:
+        news.queue_closed_mails(petition_id)
     db.session.commit()
-    return closed
+    return len(closed)
 
 
 def count_lag(petition_id: int) -> int:

@@ -18,13 +18,12 @@ import zipcodes
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from mobilize.accounts.services import require_member
 from mobilize.core.errors import Conflict, Invalid, NotFound
 from mobilize.core.mail import queue_mail
 from mobilize.core.models import utcnow
+from mobilize.core.sql import upsert
 from mobilize.extensions import db
 from mobilize.people.services import clean_email, find_or_create_person, subscribe
 from mobilize.petitions.models import COMMENT_MAX, CountDelta, Petition, Signature
@@ -106,9 +105,6 @@ def _us_localities() -> dict[str, str]:
     return _localities
 
 
-def _insert():
-    return pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-
 
 def sign(petition_id: int, signer: Signer, *, source: str = "web", ip_address: str | None = None,
          confirmed_by: int | None = None) -> tuple[Signature, bool]:
@@ -132,7 +128,7 @@ def sign(petition_id: int, signer: Signer, *, source: str = "web", ip_address: s
     now = utcnow()
     confirmed = confirmed_by is not None
     signature = db.session.scalar(
-        _insert()(Signature)
+        upsert(Signature)
         .values(
             uuid=uuid.uuid4(), created_at=now, modified_at=now, petition_id=petition.id, person_id=person.id,
             public=bool(signer.public), opt_in_wording=opt_in_wording(petition) if signer.opt_in else None,

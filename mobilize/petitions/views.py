@@ -22,7 +22,7 @@ from flask_login import login_required
 from mobilize.accounts.forms import EmptyForm
 from mobilize.accounts.services import get_organization, require_member
 from mobilize.core.auth import current_user_id
-from mobilize.core.errors import Invalid
+from mobilize.core.errors import Invalid, retry_after
 from mobilize.core.forms import apply_errors
 from mobilize.core.security import embeddable
 from mobilize.core.urls import external_url
@@ -53,7 +53,8 @@ def country_name(code: str) -> str:
 def _rate_limited(error: RateLimitExceeded):
     template = "petitions/embed_message.html" if request.endpoint in EMBED_ENDPOINTS else "petitions/message.html"
     slug = (request.view_args or {}).get("slug")
-    return render_template(template, title="Please wait a moment", message=error.description, slug=slug), 429
+    page = render_template(template, title="Please wait a moment", message=error.description, slug=slug)
+    return page, 429, retry_after()
 
 
 # ------------------------------------------------------------------ the public side

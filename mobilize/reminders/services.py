@@ -6,18 +6,18 @@ the outbox's unique index on it is the ledger that makes a second sweep, on
 the same or another process, add nothing.
 """
 
+import re
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import String, cast, exists, func, literal, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
 from mobilize.accounts.models import Membership, User
 from mobilize.core.errors import Forbidden, Invalid, NotFound
 from mobilize.core.mail import queue_mail
 from mobilize.core.models import OutboundMail, utcnow
+from mobilize.core.sql import upsert
 from mobilize.core.urls import external_url
 from mobilize.events import calendar_links
 from mobilize.events import services as events
@@ -25,7 +25,7 @@ from mobilize.events.models import Event, Timeslot
 from mobilize.events.times import format_range, format_when
 from mobilize.extensions import db
 from mobilize.people.models import Subscription
-from mobilize.petitions.models import Milestone, Petition, PetitionUpdate, Signature
+from mobilize.petitions.models import CountDelta, Milestone, Petition, PetitionCount, PetitionUpdate, Signature
 from mobilize.reminders.models import EventNotice, ReminderOffset, UpdateMailing
 from mobilize.rsvps.links import event_url, manage_url
 from mobilize.rsvps.mail import calendar_attachment, details
@@ -35,12 +35,12 @@ DEFAULT_OFFSETS = (24 * 60, 60)
 MAX_OFFSET = 14 * 24 * 60
 MAX_OFFSETS = 5
 BATCH = 500
+UNIT_MINUTES = {"m": 1, "min": 1, "mins": 1, "minute": 1, "minutes": 1, "h": 60, "hr": 60, "hrs": 60, "hour": 60,
+                "hours": 60, "d": 1440, "day": 1440, "days": 1440, "w": 10080, "week": 10080, "weeks": 10080}
+_OFFSET = re.compile(r"(\d{1,6})\s*([a-z]+)")
 FOLLOWUP_WINDOW = timedelta(days=1)  # events that ended longer ago than this get no after-event mail
 UPDATE_WINDOW = timedelta(days=7)  # petition updates older than this are not mailed any more
 
-
-def _insert():
-    return pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
 
 
 def _sent_before(key):
@@ -67,6 +67,16 @@ def set_reminder_offsets(user_id: int, event_id: int, minutes: list[int]) -> lis
         raise NotFound("No such event.")
     if not events.can_manage(user_id, event):
         raise Forbidden("Only the event's organizers change its reminders.")
+    wanted = _checked_offsets(minutes)
+    db.session.query(ReminderOffset).filter_by(event_id=event_id).delete()
+    for m in wanted or [0]:
+        db.session.add(ReminderOffset(event_id=event_id, minutes=m))
+    db.session.commit()
+    return wanted
+
+
+def _checked_offsets(minutes) -> list[int]:
+    """Distinct whole minutes, longest first, within the limits; Invalid otherwise."""
     try:
         wanted = sorted({int(m) for m in minutes}, reverse=True)
     except (TypeError, ValueError):
@@ -74,11 +84,39 @@ def set_reminder_offsets(user_id: int, event_id: int, minutes: list[int]) -> lis
     if len(wanted) > MAX_OFFSETS or any(m < 1 or m > MAX_OFFSET for m in wanted):
         raise Invalid(f"Up to {MAX_OFFSETS} reminders, from 1 minute to 14 days before.",
                       {"minutes": f"Up to {MAX_OFFSETS}, each 1 to {MAX_OFFSET} minutes."})
-    db.session.query(ReminderOffset).filter_by(event_id=event_id).delete()
-    for m in wanted or [0]:
-        db.session.add(ReminderOffset(event_id=event_id, minutes=m))
-    db.session.commit()
     return wanted
+
+
+def parse_offsets(text: str | None) -> list[int]:
+    """Minutes from what an organizer types, like "24h, 1h, 30m, 2d"; empty means no reminders.
+
+    Checked against the same limits as ``set_reminder_offsets``, so a form can refuse
+    bad input before it saves anything.
+    """
+    minutes = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        match = _OFFSET.fullmatch(part.lower())
+        if match and match[2] in UNIT_MINUTES:
+            minutes.append(int(match[1]) * UNIT_MINUTES[match[2]])
+        elif part.isdigit() and len(part) <= 6:
+            raise Invalid(f"“{part}” needs a unit: {part}m for minutes, {part}h for hours or {part}d for days.",
+                          {"minutes": "Like 24h, 1h or 30m."})
+        elif part:
+            shown = part if len(part) <= 20 else part[:20] + "…"
+            raise Invalid(f"“{shown}” is not a time before the start. Write each like 2d, 24h or 30m, "
+                          "separated by commas.", {"minutes": "Like 24h, 1h or 30m."})
+    return _checked_offsets(minutes)
+
+
+def format_offsets(minutes: list[int]) -> str:
+    """The offsets as an organizer writes them: [1440, 60, 30] is "24h, 1h, 30m"; a day is "24h", not "1d"."""
+    def one(m: int) -> str:
+        if m % 1440 == 0 and m > 1440:
+            return f"{m // 1440}d"
+        return f"{m // 60}h" if m % 60 == 0 else f"{m}m"
+
+    return ", ".join(one(m) for m in sorted(minutes, reverse=True))
 
 
 def _offsets_in_use() -> list[int]:
@@ -189,7 +227,7 @@ def record_significant_change(event_id: int) -> None:
     now = utcnow()
     window = timedelta(minutes=current_app.config["NOTICE_COALESCE_MINUTES"])
     db.session.execute(
-        _insert()(EventNotice).values(event_id=event_id, created_at=now, due_at=now + window)
+        upsert(EventNotice).values(event_id=event_id, created_at=now, due_at=now + window)
         .on_conflict_do_nothing(index_elements=["event_id"], index_where=text("sent_at IS NULL"))
     )
 
@@ -321,6 +359,29 @@ def send_milestone_mails() -> int:
     return queued
 
 
+def queue_closed_mails(petition_id: int) -> int:
+    """Tell each organizer that the petition closed on its date, with its final count; in the caller's transaction.
+
+    The key holds the closing date, so a petition reopened with a new date is announced again when that one comes.
+    """
+    petition = db.session.get(Petition, petition_id)
+    pending = select(func.coalesce(func.sum(CountDelta.delta), 0)).where(CountDelta.petition_id == petition_id)
+    signatures = db.session.scalar(  # one statement: a fold moving deltas into the count meanwhile changes nothing
+        select(PetitionCount.signatures + pending.scalar_subquery()).where(PetitionCount.petition_id == petition_id))
+    org, closed = petition.organization, petition.closes_at.strftime("%Y%m%dT%H%M%S%f")
+    urls = {
+        "petition_url": external_url("petitions.show", slug=petition.slug),
+        "manage_url": external_url("petitions.edit", slug=org.slug, petition_id=petition.uuid),
+        "delivery_url": external_url("delivery.plan", slug=org.slug, petition_id=petition.uuid),
+        "export_url": external_url("petitions.export_csv", slug=org.slug, petition_id=petition.uuid),
+    }
+    return sum(
+        queue_mail(user.email, "petition_closed", dedupe_key=f"petition-closed:{petition.id}:{closed}:{user.id}",
+                   user=user, petition=petition, organization=org, signatures=signatures, **urls) is not None
+        for user in _organizers(petition.organization_id)
+    )
+
+
 def send_update_mails(now: datetime | None = None, batch: int = BATCH) -> int:
     """Mail recent petition updates to signers who opted in, a batch per update per run, walking a cursor."""
     now = now or utcnow()
@@ -332,7 +393,7 @@ def send_update_mails(now: datetime | None = None, batch: int = BATCH) -> int:
     ).all()
     queued = 0
     for update_id in ids:
-        db.session.execute(_insert()(UpdateMailing).values(update_id=update_id, last_signature_id=0)
+        db.session.execute(upsert(UpdateMailing).values(update_id=update_id, last_signature_id=0)
                            .on_conflict_do_nothing(index_elements=["update_id"]))
         mailing = db.session.scalars(select(UpdateMailing).where(UpdateMailing.update_id == update_id)
                                      .with_for_update(skip_locked=True)).first()

@@ -1,7 +1,6 @@
 """What RSVP mails say and carry; queued in the caller's transaction, sent by the worker after commit."""
 
-from mobilize.core.mail import queue_mail, render_mail
-from mobilize.core.models import OutboundMail
+from mobilize.core.mail import queue_mail, rewrite_mail
 from mobilize.events.models import Event, Timeslot
 from mobilize.events.times import format_range
 from mobilize.feeds.ical import event_calendar
@@ -60,18 +59,16 @@ def _update_mail(attendance: Attendance, statuses: dict[int, str], guests: int, 
             **_context(attendance, statuses, guests)}
 
 
-def queue_update(attendance: Attendance, statuses: dict[int, str], guests: int, revision: int) -> OutboundMail | None:
+def queue_update(attendance: Attendance, statuses: dict[int, str], guests: int, revision: int) -> int | None:
     """The confirmation (or "your RSVP changed") mail for one revision of the attendance, once."""
     return queue_mail(attendance.person.email, "rsvp_confirmation",
                       dedupe_key=f"rsvp-confirmation:{attendance.id}:{revision}",
                       **_update_mail(attendance, statuses, guests, revision))
 
 
-def rewrite_update(message: OutboundMail, attendance: Attendance, statuses: dict[int, str], guests: int) -> None:
+def rewrite_update(mail_id: int, attendance: Attendance, statuses: dict[int, str], guests: int) -> None:
     """Say what really happened, when the queued confirmation was written from a plan that changed under the lock."""
-    context = _update_mail(attendance, statuses, guests, attendance.revision)
-    message.attachments = context.pop("attachments")
-    message.subject, message.text_body, message.html_body = render_mail("rsvp_confirmation", **context)
+    rewrite_mail(mail_id, "rsvp_confirmation", **_update_mail(attendance, statuses, guests, attendance.revision))
 
 
 def queue_promotion(place: Place) -> None:

@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mobilize.accounts.services import organization_ids_for, require_member
 from mobilize.core.errors import Conflict, Invalid, NotFound
+from mobilize.core.mail import discard_mail
 from mobilize.core.models import utcnow
+from mobilize.core.sql import upsert
 from mobilize.events.models import Event, Timeslot, event_cohosts
 from mobilize.events.times import format_range
 from mobilize.extensions import db
@@ -40,19 +40,23 @@ from mobilize.rsvps import mail
 from mobilize.rsvps.models import UTM_FIELDS, Attendance, PersonalFeed, Place
 
 
-def _insert():
-    return pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-
-
 @contextmanager
 def _unit_of_work():
-    """Commit what the block wrote, or roll all of it back when it raises."""
+    """Commit what the block wrote, or roll all of it back when it raises.
+
+    What the block loaded stays loaded: it is what was just committed, and the
+    page or API answer that follows would otherwise read it all again.
+    """
+    session = db.session()
     try:
         yield
-        db.session.commit()
+        session.expire_on_commit = False
+        session.commit()
     except BaseException:
-        db.session.rollback()
+        session.rollback()
         raise
+    finally:
+        session.expire_on_commit = True
 
 
 def opt_in_wording(organization_name: str) -> str:
@@ -282,11 +286,11 @@ def _apply(attendance: Attendance, wanted: set[int], guests: int, *, may_waitlis
         guessed = _plan(attendance, loaded, wanted, old_guests, guests, may_waitlist)
     except Conflict:  # maybe not once locked: decide there
         guessed = Plan(before)
-    message = None
+    mail_id = None
     if (guests, guessed.statuses) != (old_guests, before):
         attendance.guests, attendance.revision = guests, revision + 1
         if notify:
-            message = mail.queue_update(attendance, guessed.statuses, guests, revision + 1)
+            mail_id = mail.queue_update(attendance, guessed.statuses, guests, revision + 1)
     db.session.flush()
     slots = _lock_timeslots(slot_ids)
     if "waitlisted" in before.values():
@@ -297,11 +301,11 @@ def _apply(attendance: Attendance, wanted: set[int], guests: int, *, may_waitlis
     after = {**final.statuses, **{p.timeslot_id: p.status for p in promoted if p.attendance_id == attendance.id}}
     changed = (guests, after) != (old_guests, before)
     attendance.guests, attendance.revision = (guests, revision + 1) if changed else (old_guests, revision)
-    if message is not None and not changed:
-        db.session.delete(message)
-    elif message is not None and after != guessed.statuses:
-        mail.rewrite_update(message, attendance, after, guests)
-    elif message is None and changed and notify:
+    if mail_id is not None and not changed:
+        discard_mail(mail_id)
+    elif mail_id is not None and after != guessed.statuses:
+        mail.rewrite_update(mail_id, attendance, after, guests)
+    elif mail_id is None and changed and notify:
         mail.queue_update(attendance, after, guests, revision + 1)
     _tell_promoted([p for p in promoted if p.attendance_id != attendance.id])
     return changed
@@ -348,7 +352,7 @@ def _attendance_for(person_id: int, event_id: int, source: str, referrer: str, u
     now = utcnow()
     tracking = {name: (utm.get(name) or "").strip()[:200] for name in UTM_FIELDS}
     created = db.session.scalar(
-        _insert()(Attendance)
+        upsert(Attendance)
         .values(uuid=uuid.uuid4(), event_id=event_id, person_id=person_id, guests=0, source=source,
                 referrer=(referrer or "").strip()[:1000], revision=0, manage_key=secrets.token_urlsafe(16),
                 created_at=now, modified_at=now, **tracking)
@@ -398,7 +402,7 @@ def feed_token_for(person_id: int) -> str:
     """The secret of the person's calendar feed ("Subscribe to your events"), made on first use."""
     with _unit_of_work():
         db.session.execute(
-            _insert()(PersonalFeed).values(person_id=person_id, token=secrets.token_urlsafe(24), created_at=utcnow())
+            upsert(PersonalFeed).values(person_id=person_id, token=secrets.token_urlsafe(24), created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["person_id"])
         )
         token = db.session.scalar(select(PersonalFeed.token).where(PersonalFeed.person_id == person_id))
