@@ -1,8 +1,14 @@
-"""Turning domain errors into form messages."""
+"""What every feature's forms share: select options, and domain errors turned into form messages."""
 
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from mobilize.core.errors import DomainError
+
+
+def options(*pairs) -> list[SelectChoice]:
+    """Select choices from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def apply_errors(form: FlaskForm, error: DomainError) -> None:

@@ -1,5 +1,6 @@
 """Mail composed from templates, written to the outbox, sent by the worker."""
 
+import contextlib
 import logging
 import smtplib
 import threading
@@ -120,7 +121,8 @@ def _smtp_connection():
 def _drop_smtp_connection() -> None:
     held, _smtp.held = getattr(_smtp, "held", None), None
     if held is not None:
-        held[1].close()
+        with contextlib.suppress(smtplib.SMTPException, OSError):  # it is being thrown away
+            held[1].close()
 
 
 def deliver(mail) -> None:

@@ -17,19 +17,14 @@ from wtforms import (
     TimeField,
     URLField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from mobilize.core.errors import DomainError
+from mobilize.core.forms import options
 from mobilize.events import times
 from mobilize.events.models import EVENT_TYPES
 from mobilize.events.services import MAX_DESCRIPTION, MAX_TIMESLOTS, active_timeslots
 from mobilize.reminders.services import DEFAULT_OFFSETS, format_offsets, parse_offsets, reminder_offsets
-
-
-def options(*pairs) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
-
 
 TYPE_LABELS = {"rally": "Rally", "meeting": "Meeting", "canvass": "Canvass", "phone_bank": "Phone bank",
                "training": "Training", "webinar": "Webinar", "town_hall": "Town hall", "other": "Other"}

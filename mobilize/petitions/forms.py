@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import html_params
 
+from mobilize.core.forms import options
 from mobilize.core.models import utcnow
 from mobilize.petitions.models import COMMENT_MAX, STATUSES
 
@@ -48,8 +49,8 @@ class SignForm(FlaskForm):
     postal_code = StringField("Postal code", validators=[DataRequired("Enter your postal code."), Length(max=20)],
                               render_kw={"autocomplete": "postal-code"})
     # The signing service checks the code; WTForms would walk all 249 choices on every submission.
-    country = SelectField("Country", choices=COUNTRIES, default="US", validate_choice=False, widget=CountrySelect(),
-                          render_kw={"autocomplete": "country"})
+    country = SelectField("Country", choices=options(*COUNTRIES), default="US", validate_choice=False,
+                          widget=CountrySelect(), render_kw={"autocomplete": "country"})
     comment = TextAreaField("Why are you signing? (optional)", validators=[Optional(), Length(max=COMMENT_MAX)],
                             description=f"Up to {COMMENT_MAX} characters.", render_kw={"rows": 3})
     public = BooleanField("Show my first name, last initial and comment on this page")
@@ -74,7 +75,7 @@ class PetitionForm(FlaskForm):
                         description="It rises by itself when reached: 100, 250, 500, 1,000, 2,500 and so on.")
     closes_at = DateTimeLocalField("Closes at (UTC)", validators=[Optional()], format="%Y-%m-%dT%H:%M",
                                    description="Optional. The petition stops taking signatures then.")
-    status = SelectField("Status", choices=[(s, s.capitalize()) for s in STATUSES], default="draft")
+    status = SelectField("Status", choices=options(*((s, s.capitalize()) for s in STATUSES)), default="draft")
 
 
 class TargetForm(FlaskForm):
@@ -108,8 +109,9 @@ class SignatureFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField("Show", choices=[("", "All"), ("confirmed", "Confirmed"), ("pending", "Awaiting confirmation"),
-                                          ("invalidated", "Invalidated")], default="", validators=[Optional()])
+    status = SelectField("Show", choices=options(("", "All"), ("confirmed", "Confirmed"),
+                                                 ("pending", "Awaiting confirmation"), ("invalidated", "Invalidated")),
+                         default="", validators=[Optional()])
     q = StringField("Search", validators=[Optional(), Length(max=200)],
                     render_kw={"placeholder": "Name, email, postal code or IP"})
 

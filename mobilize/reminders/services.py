@@ -132,8 +132,10 @@ def _uses_offset(minutes: int):
 
 # ------------------------------------------------------------------ reminders
 
-def due_reminders(minutes: int, now: datetime) -> list[int]:
-    """Confirmed places whose reminder ``minutes`` before the start is due and not yet queued.
+def due_reminders(minutes: int, now: datetime, after: int = 0, limit: int = BATCH) -> tuple[list[int], int | None]:
+    """Confirmed places whose reminder ``minutes`` before the start is due and not yet queued:
+    (their ids, the place id to continue after, or None at the end), a page at a time so a
+    sweep of 100,000 reminders holds one page in memory.
 
     A place confirmed after its reminder's moment (plus one sweep interval of slack)
     gets none: an RSVP 30 minutes before the start is not "reminded" of it a day ahead.
@@ -148,12 +150,13 @@ def due_reminders(minutes: int, now: datetime) -> list[int]:
         .where(Place.status == "confirmed", Timeslot.deleted_at.is_(None),
                Timeslot.start_at > now, Timeslot.start_at <= now + offset,
                Event.status == "confirmed", Event.deleted_at.is_(None), _uses_offset(minutes),
-               ~_sent_before(_sql_key("reminder:", Place.id, f":{minutes}")))
-        .order_by(Place.id)
+               ~_sent_before(_sql_key("reminder:", Place.id, f":{minutes}")), Place.id > after)
+        .order_by(Place.id).limit(limit)
     ).all()
     shorter = _next_shorter(minutes, {event_id for _, event_id, _, _ in rows})
-    return [place_id for place_id, event_id, start, since in rows
-            if since <= start - offset + grace and now < start - timedelta(minutes=shorter.get(event_id, 0))]
+    due = [place_id for place_id, event_id, start, since in rows
+           if since <= start - offset + grace and now < start - timedelta(minutes=shorter.get(event_id, 0))]
+    return due, (rows[-1][0] if len(rows) == limit else None)
 
 
 def _next_shorter(minutes: int, event_ids: set[int]) -> dict[int, int]:
@@ -212,9 +215,10 @@ def send_due_reminders(now: datetime | None = None) -> int:
     now = now or utcnow()
     queued = 0
     for minutes in _offsets_in_use():
-        ids = due_reminders(minutes, now)
-        for start in range(0, len(ids), BATCH):
-            for place in _places(ids[start:start + BATCH]):
+        after = 0
+        while after is not None:
+            ids, after = due_reminders(minutes, now, after, BATCH)
+            for place in _places(ids):
                 queued += queue_reminder(place, minutes)
             db.session.commit()
     return queued

@@ -15,13 +15,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from mobilize.core.forms import options
 from mobilize.events.models import Event
 from mobilize.rsvps import services
 from mobilize.rsvps.models import UTM_FIELDS
-
-
-def options(*pairs) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def guest_choices(event: Event) -> list[SelectChoice]:

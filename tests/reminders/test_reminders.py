@@ -30,6 +30,24 @@ def test_each_reminder_is_queued_once_however_often_the_sweep_runs(make, rsvp_to
                                           f"Reminder: {event.title} is in 1 hour"]
 
 
+def test_the_sweep_reads_due_reminders_a_page_at_a_time(make, rsvp_to, monkeypatch):
+    _, org = make.organizer()
+    event = make.event(org)
+    start = event.timeslots[0].start_at
+    attendees = [rsvp_to(event) for _ in range(5)]
+    now = start - timedelta(minutes=59)
+
+    first, after = services.due_reminders(60, now, limit=2)
+    second, after_second = services.due_reminders(60, now, after, limit=2)
+    third, end = services.due_reminders(60, now, after_second, limit=2)
+    assert len(first) == len(second) == 2 and len(third) == 1 and end is None
+    assert len({*first, *second, *third}) == 5
+
+    monkeypatch.setattr(services, "BATCH", 2)  # the sweep walks the same pages
+    assert services.send_due_reminders(now=now) == 5
+    assert {m.to for m in outbox("reminder:")} == {a.person.email for a in attendees}
+
+
 def test_rescheduling_moves_the_reminder(make, rsvp_to):
     user, org = make.organizer()
     event = make.event(org)
