@@ -4,26 +4,18 @@ import pytest
 
 from mobilize.announcements import services
 from mobilize.core.models import utcnow
-from tests.support.factories import PASSWORD
+from tests.support.session import log_in_browser
 
 pytestmark = pytest.mark.browser
 
 SHOTS = "test-artifacts"
 
 
-def log_in(page, live_server, user):
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/account")
-
-
 def test_organizer_writes_schedules_previews_and_lists_an_announcement(page, live_server, make, announcements):
     user, org = make.organizer()
     announcements.supporters(org, 12)
     make.event(org, title="Flex Friday: remote work town hall")
-    log_in(page, live_server, user)
+    log_in_browser(page, live_server, user.email)
 
     page.get_by_role("link", name="Announcements").first.click()
     page.wait_for_url(f"**/orgs/{org.slug}/announcements")
@@ -61,7 +53,7 @@ def test_form_on_a_phone_shows_errors_beside_the_fields(browser, live_server, ma
     user, org = make.organizer()
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    log_in(page, live_server, user)
+    log_in_browser(page, live_server, user.email)
     page.goto(f"{live_server}/orgs/{org.slug}/announcements/new")
     page.get_by_label("Subject").fill("Sign before Monday")
     page.get_by_label("Message").fill("We are close to the goal.")

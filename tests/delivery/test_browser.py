@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from mobilize.delivery.models import DeliveryPlan
 from mobilize.extensions import db
-from tests.support.factories import PASSWORD
+from tests.support.session import log_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -17,11 +17,7 @@ def test_organizer_plans_delivery_then_retries_a_failed_batch_from_the_history(a
     monkeypatch.setitem(app.config, "DELIVERY_MAX_ATTEMPTS", 1)
     petition = delivery.petition(title="Let us work flexible hours")
     delivery.signatures(petition, 3, comment="I could take my kids to school.")
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(petition.organizer.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/account")
+    log_in_browser(page, live_server, petition.organizer.email)
 
     page.get_by_role("link", name="Deliveries").first.click()
     page.get_by_role("link", name="Set up delivery").click()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.factories import PASSWORD
+from tests.support.session import log_in_browser
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path("test-artifacts")
@@ -73,11 +73,7 @@ def test_organizer_editor_on_a_phone_shows_errors_beside_fields(browser, live_se
     user, org, near = nearby_events
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/account")
+    log_in_browser(page, live_server, user.email)
     page.goto(f"{live_server}/orgs/{org.slug}/events/new")
     page.get_by_label("Title").fill("Phone-made rally")
     page.get_by_label("Time zone").fill("Mars/Olympus")

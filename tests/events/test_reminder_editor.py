@@ -11,8 +11,7 @@ from mobilize.events.models import Event
 from mobilize.reminders import services as reminders
 from mobilize.reminders.models import ReminderOffset
 from tests.events.test_views import editor_data
-from tests.support.factories import PASSWORD
-from tests.support.session import login
+from tests.support.session import log_in_browser, login
 from tests.support.web import submit
 
 ARTIFACTS = Path("test-artifacts")
@@ -126,11 +125,7 @@ def test_bad_reminder_times_show_a_message_and_change_nothing(client, make, new_
 def test_organizer_sets_reminder_times_in_the_editor(page, live_server, make, new_event):
     user, org = make.organizer(org="Flex Movement")
     event = new_event(user, org, title="Flex Friday meetup: Midtown")
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/account")
+    log_in_browser(page, live_server, user.email)
 
     page.goto(f"{live_server}/orgs/{org.slug}/events/{event.uuid}/edit")
     field = page.get_by_label("Reminders")

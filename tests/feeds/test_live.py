@@ -7,7 +7,7 @@ import requests
 
 from mobilize.events import services as events
 from mobilize.feeds import cache, ical
-from tests.support.factories import PASSWORD
+from tests.support.session import log_in_browser
 
 
 def test_a_subscribed_client_polls_gets_304s_and_sees_changes_and_cancellations(live_server, make, new_event,
@@ -45,11 +45,7 @@ def test_a_subscribed_client_polls_gets_304s_and_sees_changes_and_cancellations(
 def test_organizer_finds_subscribe_links_for_both_calendars(page, live_server, make, new_event):
     user, org = make.organizer()
     new_event(user, org)
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/account")
+    log_in_browser(page, live_server, user.email)
     page.goto(f"{live_server}/orgs/{org.slug}/calendar")
     page.get_by_role("button", name="Make my calendar link").click()
     assert page.get_by_text("Your new calendar link is ready").is_visible()

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from mobilize.petitions import tasks
 from mobilize.petitions.models import Signature
-from tests.support.factories import PASSWORD
 from tests.support.infra import body_text, wait_until
+from tests.support.session import log_in_browser
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
@@ -116,10 +116,7 @@ def test_organizers_see_their_petitions_and_signatures(live_server, page, petiti
                             comment="Meetings at 5pm mean I miss bedtime." if n == 0 else "", public=True)
     petitions.sign(one, "pending@example.org", given_name="Pat")
     tasks.count_signatures()
-    page.goto(f"{live_server}/login")
-    page.get_by_role("textbox", name="Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in_browser(page, live_server, user.email)
     page.goto(f"{live_server}/orgs/{org.slug}/petitions")
     assert "Keep meetings inside school hours" in page.content()
     screenshot(page, "petition-organizer-list")

@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.rsvps.test_mail import subject
-from tests.support.factories import PASSWORD
 from tests.support.infra import body_text
+from tests.support.session import log_in_browser
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -75,10 +75,7 @@ def test_organizer_sees_attendees_and_waitlist(page, live_server, make, rsvp_to)
         given, family = name.split()
         rsvp_to(event, f"{given.lower()}@example.net", given_name=given, family_name=family, guests=n % 2,
                 utm={"utm_source": "newsletter" if n % 2 else ""})
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in_browser(page, live_server, user.email)
     page.goto(f"{live_server}/orgs/{org.slug}/events/{event.uuid}/attendees")
     expect(page.get_by_role("cell", name="ana@example.net")).to_be_visible()
     expect(page.get_by_text("Waitlist #1")).to_be_visible()
