@@ -90,6 +90,8 @@ class Config:
     # Unconfirmed signatures (and their links) expire this long after the last confirmation mail.
     PETITION_CONFIRM_MAX_AGE = 7 * 24 * 3600
     PETITION_CONFIRM_RESEND_AFTER = 600
+    # Seconds each web process answers a petition's count JSON from memory (the count moves every few seconds).
+    PETITION_COUNT_MEMO_SECONDS = float(os.environ.get("PETITION_COUNT_MEMO_SECONDS", "1"))
     # RSVP form posts per IP (Flask-Limiter syntax); load tests raise it.
     RSVP_RATE_LIMIT = os.environ.get("RSVP_RATE_LIMIT", "20/minute;100/hour")
     # Announcements go out in batches of this many recipients, at most this many a minute; a send
@@ -123,6 +125,7 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
+    PETITION_COUNT_MEMO_SECONDS = 0  # tests read counts right after a fold; the memo's own test turns it on
     RATELIMIT_ENABLED = True
     DELIVERY_ALLOW_LOCAL_WEBHOOKS = True
 

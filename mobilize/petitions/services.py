@@ -7,8 +7,10 @@ counting in counting.py.
 
 import ipaddress
 import re
+import time
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -230,11 +232,29 @@ def public_petition(slug: str, viewer_id: int | None = None) -> Petition:
     return petition
 
 
+_count_memo: dict[str, tuple[float, dict]] = {}
+
+
 def count_for_slug(slug: str) -> dict:
     """What the count widgets show: one indexed look-up, whatever the number of signatures.
 
-    Read in autocommit: a lone SELECT needs no BEGIN and ROLLBACK round trips.
+    Read in autocommit: a lone SELECT needs no BEGIN and ROLLBACK round trips. Each
+    process keeps the answer for PETITION_COUNT_MEMO_SECONDS: the count itself moves only when
+    the worker folds new signatures in (every few seconds), and a viral petition's
+    embedded widgets then cost one query a second per process, not one per view.
     """
+    now = time.monotonic()
+    memo = _count_memo.get(slug)
+    if memo is not None and now - memo[0] < current_app.config["PETITION_COUNT_MEMO_SECONDS"]:
+        return memo[1]
+    count = _read_count(slug)
+    if len(_count_memo) > 10_000:  # a bound, not an eviction policy: the entries live a second
+        _count_memo.clear()
+    _count_memo[slug] = (now, count)
+    return count
+
+
+def _read_count(slug: str) -> dict:
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         row = connection.execute(
             select(PetitionCount.signatures, Petition.goal, Petition.status)
