@@ -1,5 +1,6 @@
 """The events page, event pages and the organizers' editor, through the real forms."""
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -172,6 +173,15 @@ def test_event_page_has_open_graph_tags_calendar_links_and_seat_counts(client, m
     assert "calendar.google.com/calendar/render?action=TEMPLATE" in html and "outlook.live.com" in html
     unlimited = new_event(user, org, timeslots=[{**services.copy_fields(event)["timeslots"][0], "capacity": None}])
     assert "Unlimited seats" in client.get(f"/events/{unlimited.uuid}").get_data(as_text=True)
+
+
+def test_events_page_offers_its_feed_with_the_same_filters(client):
+    page = client.get("/events?type=rally&tag=remote&mode=in_person").get_data(as_text=True)
+    feed = re.search(r'href="webcal://[^/"]+(/[^"]+)"', page).group(1).replace("&amp;", "&")
+    assert feed.startswith("/events.ics?") and all(
+        part in feed for part in ("type=rally", "tag=remote", "mode=in_person"))
+    assert "calendar.google.com/calendar/render?cid=webcal" in page and "outlook.live.com/calendar" in page
+    assert client.get(feed).mimetype == "text/calendar"
 
 
 def test_events_page_search_errors_are_shown_not_raised(client):

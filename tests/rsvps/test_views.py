@@ -170,8 +170,10 @@ def test_manage_page_links_the_personal_calendar_feed_and_replaces_it(client, or
     _, _, event = org_event
     attendance = rsvp_to(event)
     path = manage_path(attendance)
-    feed = re.search(r'href="http://localhost(/[^"]+)">Subscribe to your events', client.get(path).get_data(
-        as_text=True)).group(1)
+    page = client.get(path).get_data(as_text=True)
+    assert "Subscribe to your events" in page
+    feed = re.search(r'href="webcal://localhost(/calendar/me/[^"]+\.ics)"', page).group(1)
+    assert "https://calendar.google.com/calendar/render?cid=webcal%3A%2F%2Flocalhost%2Fcalendar%2Fme%2F" in page
     assert client.get(feed).status_code == 200
     assert submit(client, path, {}, action=f"{path}/calendar-link").status_code == 302
     assert client.get(feed).status_code == 404
