@@ -53,8 +53,6 @@ def seed(session, petition_id: int, count: int) -> None:
 
 
 def run(count: int) -> dict:
-    import config
-    from mobilize import create_app
     from mobilize.accounts import services as accounts
     from mobilize.delivery import services as delivery
     from mobilize.extensions import db
@@ -64,10 +62,7 @@ def run(count: int) -> dict:
     try:
         with lib.app_database(DELIVERY_ALLOW_LOCAL_WEBHOOKS="1", DELIVERY_BATCH_SIZE=str(BATCH_SIZE)) as env:
             env = {**env, "REDIS_URL": broker.url}
-            app = create_app(config.DevelopmentConfig, SQLALCHEMY_DATABASE_URI=config.database_url(env["DATABASE_URL"]),
-                             REDIS_URL=broker.url, CELERY=config.celery_settings(broker.url),
-                             RATELIMIT_STORAGE_URI=broker.url, SECRET_KEY=env["SECRET_KEY"],
-                             DELIVERY_BATCH_SIZE=BATCH_SIZE)
+            app = lib.app_for({**env, "REDIS_URL": broker.url}, DELIVERY_BATCH_SIZE=BATCH_SIZE)
             with app.app_context():
                 user = accounts.sign_up(f"bench-delivery-{count}@example.org", "Bench", "bench-password-123",
                                         "Bench Delivery")

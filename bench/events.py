@@ -111,14 +111,10 @@ def search_statements():
 def main() -> None:
     floor = lib.floor()
     with lib.app_database() as env:
-        import config
-        from mobilize import create_app
         from mobilize.accounts import services as accounts
         from mobilize.extensions import db
 
-        app = create_app(config.DevelopmentConfig, SQLALCHEMY_DATABASE_URI=config.database_url(env["DATABASE_URL"]),
-                         REDIS_URL=env["REDIS_URL"], RATELIMIT_STORAGE_URI=env["REDIS_URL"],
-                         SECRET_KEY=env["SECRET_KEY"])
+        app = lib.app_for(env)
         with app.app_context():
             user = accounts.sign_up("bench-events@example.org", "Bench", "bench-password-123", "Bench Events")
             org_id = accounts.organizations_for(user.id)[0].id

@@ -135,15 +135,11 @@ def main() -> None:
     floors = [lib.floor()]  # and again after the app's runs: the shared machine's load drifts
     port = lib.free_port()  # known before the app starts: the feeds carry it in their URLs
     with lib.app_database() as env:
-        import config
-        from mobilize import create_app
         from mobilize.accounts import services as accounts
         from mobilize.extensions import db
         from mobilize.feeds import cache, services
 
-        app = create_app(config.DevelopmentConfig, SQLALCHEMY_DATABASE_URI=config.database_url(env["DATABASE_URL"]),
-                         REDIS_URL=env["REDIS_URL"], RATELIMIT_STORAGE_URI=env["REDIS_URL"],
-                         SECRET_KEY=env["SECRET_KEY"], PUBLIC_URL=f"http://127.0.0.1:{port}")
+        app = lib.app_for(env, PUBLIC_URL=f"http://127.0.0.1:{port}")
         with app.app_context():
             user = accounts.sign_up("bench-feeds@example.org", "Bench", "bench-password-123", "Bench Feeds")
             seed(db.session, accounts.organizations_for(user.id)[0].id, random.Random(6))

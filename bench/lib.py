@@ -149,7 +149,7 @@ def app_for(env: dict, **overrides):
     return create_app(config.DevelopmentConfig, SQLALCHEMY_DATABASE_URI=config.database_url(env["DATABASE_URL"]),
                       REDIS_URL=env["REDIS_URL"], CELERY=config.celery_settings(env["REDIS_URL"]),
                       RATELIMIT_STORAGE_URI=env["REDIS_URL"], SECRET_KEY=env["SECRET_KEY"],
-                      PUBLIC_URL=env["PUBLIC_URL"], **overrides)
+                      **{"PUBLIC_URL": env["PUBLIC_URL"], **overrides})
 
 
 def worker_peak_mb(worker) -> float:

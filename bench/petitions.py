@@ -141,15 +141,11 @@ FIGURES = {"sign form": "sign", "record-signature API": "sign", "count JSON": "c
 
 def main() -> None:
     with lib.app_database(**NO_LIMITS) as env:
-        import config
-        from mobilize import create_app
         from mobilize.accounts import services as accounts
         from mobilize.extensions import db
         from mobilize.petitions import counting
 
-        app = create_app(config.DevelopmentConfig, SQLALCHEMY_DATABASE_URI=config.database_url(env["DATABASE_URL"]),
-                         REDIS_URL=env["REDIS_URL"], RATELIMIT_STORAGE_URI=env["REDIS_URL"],
-                         SECRET_KEY=env["SECRET_KEY"])
+        app = lib.app_for(env)
         email = "bench-petitions@example.org"
         with app.app_context():
             user = accounts.sign_up(email, "Bench", PASSWORD, "Bench Petitions")

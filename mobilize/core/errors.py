@@ -16,7 +16,11 @@ log = logging.getLogger(__name__)
 def retry_after() -> dict[str, str]:
     """Retry-After for a 429: when the breached limit's window ends (X-RateLimit-* headers are off)."""
     limit = limiter.current_limit
-    return {"Retry-After": str(max(1, limit.reset_at - int(time.time())))} if limit else {}
+    try:
+        return {"Retry-After": str(max(1, limit.reset_at - int(time.time())))} if limit else {}
+    except Exception:  # noqa: BLE001 - the limit store went away since the hit: a 429 without the hint
+        log.warning("could not read the rate limit's window", exc_info=True)
+        return {}
 
 
 class DomainError(Exception):

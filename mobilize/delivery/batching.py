@@ -47,7 +47,6 @@ def next_daily(daily_at: time, timezone: str, after: datetime) -> datetime:
     raise AssertionError("unreachable: a day has a next occurrence of every time")
 
 
-
 # ------------------------------------------------------------------ the sweep
 
 def sweep(now: datetime | None = None) -> dict:

@@ -93,7 +93,7 @@ def manage(slug: str):
 
 
 def _save(form: EventForm, org, event=None):
-    """Save the event, then its reminder offsets when the form changed them (already checked by the form)."""
+    """Save the event, then its reminder offsets when the form carried them (already checked by the form)."""
     fields, rows = form.to_fields()
     try:
         if event is None:
@@ -103,7 +103,7 @@ def _save(form: EventForm, org, event=None):
     except DomainError as error:
         form.apply_errors(error, rows)
         return None
-    if form.reminders.sent and form.reminders.data != reminders.reminder_offsets(saved.id):
+    if form.reminders.sent:
         reminders.set_reminder_offsets(current_user_id(), saved.id, form.reminders.data)
     return saved
 

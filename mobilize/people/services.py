@@ -45,7 +45,6 @@ def _mailbox_key(address: str) -> str:
     return f"{local}@{domain}"
 
 
-
 def find_or_create_person(email: str, **fields) -> Person:
     """The one person for this mailbox, created race-free; blank fields are filled in.
 

@@ -105,7 +105,6 @@ def _us_localities() -> dict[str, str]:
     return _localities
 
 
-
 def sign(petition_id: int, signer: Signer, *, source: str = "web", ip_address: str | None = None,
          confirmed_by: int | None = None) -> tuple[Signature, bool]:
     """Record a signature and mail its confirmation link; (the signature, whether it is new).

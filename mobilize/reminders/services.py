@@ -42,7 +42,6 @@ FOLLOWUP_WINDOW = timedelta(days=1)  # events that ended longer ago than this ge
 UPDATE_WINDOW = timedelta(days=7)  # petition updates older than this are not mailed any more
 
 
-
 def _sent_before(key):
     """Whether the outbox already holds the message with this dedupe key (a SQL expression)."""
     return exists().where(OutboundMail.dedupe_key == key)
@@ -68,6 +67,8 @@ def set_reminder_offsets(user_id: int, event_id: int, minutes: list[int]) -> lis
     if not events.can_manage(user_id, event):
         raise Forbidden("Only the event's organizers change its reminders.")
     wanted = _checked_offsets(minutes)
+    if wanted == reminder_offsets(event_id):  # unchanged: an event on the defaults keeps following them
+        return wanted
     db.session.query(ReminderOffset).filter_by(event_id=event_id).delete()
     for m in wanted or [0]:
         db.session.add(ReminderOffset(event_id=event_id, minutes=m))
