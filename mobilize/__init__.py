@@ -9,6 +9,7 @@ import config as config_module
 from mobilize.core import sqlite  # noqa: F401 - registers the SQLite pragmas
 from mobilize.core.celery import celery_init_app
 from mobilize.core.errors import register_error_handlers
+from mobilize.core.pool import ping_when_idle
 from mobilize.core.security import register_security_headers
 from mobilize.core.sessions import CookieSessionInterface
 from mobilize.core.urls import external_url
@@ -31,6 +32,8 @@ def create_app(config: type | None = None, **overrides) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
+    with app.app_context():
+        ping_when_idle(db.engine, app.config["DATABASE_PING_AFTER_IDLE"])
     migrate.init_app(app, db, directory=str(config_module.BASE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

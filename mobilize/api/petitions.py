@@ -155,13 +155,13 @@ def record_signature(user, petition_id, body: RecordSignature):
         family_name=body.person.family_name, postal_code=address.postal_code if address else "",
         country=address.country if address else "", comment=body.comments, public=body.public, opt_in=body.opt_in,
     )
-    signature, created = signing.sign(
+    signature_id, created = signing.sign(
         petition.id, signer, source="api", ip_address=None if user else request.remote_addr,
         confirmed_by=user.id if user and body.confirmed else None,
     )
     if user is None:
         return hal({})
-    return hal(signature_json(signature), status=201 if created else 200)
+    return hal(signature_json(db.session.get(Signature, signature_id)), status=201 if created else 200)
 
 
 @endpoint("/people/<uuid:person_id>/signatures", summary="A person's signatures on your organizations' petitions",

@@ -1,18 +1,20 @@
 """Mail composed from templates, written to the outbox, sent by the worker."""
 
 import contextlib
+import functools
 import logging
 import smtplib
 import threading
 from datetime import timedelta
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_mailman import EmailMultiAlternatives
+from jinja2 import TemplateNotFound
 from sqlalchemy import delete, or_, select, update
 
-from mobilize.core.dispatch import after_commit
+from mobilize.core.dispatch import on_commit
 from mobilize.core.models import OutboundMail, utcnow
-from mobilize.core.sql import upsert
+from mobilize.core.sql import insert_or_nothing
 from mobilize.extensions import db
 from mobilize.extensions import mail as mail_extension
 
@@ -24,15 +26,19 @@ _smtp = threading.local()
 
 
 def render_mail(template: str, **context) -> tuple[str, str, str | None]:
-    """Subject, text and HTML from templates/mail/<template>.{subject.txt,txt,html}."""
+    """Subject, text and HTML from templates/mail/<template>.{subject.txt,txt,html}.
+
+    Rendered by the app's Jinja environment directly: a mail needs none of the
+    pages' context processors (navigation, forms, the signed-in user), which
+    would cost a signature as much as its mail does.
+    """
+    env = current_app.jinja_env
     context.setdefault("public_url", current_app.config["PUBLIC_URL"])
-    subject = render_template(f"mail/{template}.subject.txt", **context).strip()
-    text = render_template(f"mail/{template}.txt", **context)
+    subject = env.get_template(f"mail/{template}.subject.txt").render(context).strip()
+    text = env.get_template(f"mail/{template}.txt").render(context)
     try:
-        html = render_template(f"mail/{template}.html", **context)
-    except Exception as error:  # noqa: BLE001 - HTML is optional
-        if type(error).__name__ != "TemplateNotFound":
-            raise
+        html = env.get_template(f"mail/{template}.html").render(context)
+    except TemplateNotFound:  # HTML is optional
         html = None
     return " ".join(subject.split()), text, html
 
@@ -55,17 +61,14 @@ def queue_mail(
     Mail with a ``subscription_id`` is skipped if that opt-in is withdrawn first.
     """
     subject, text, html = render_mail(template, **context)
-    mail_id = db.session.scalar(
-        upsert(OutboundMail)
-        .values(to=to, subject=subject, text_body=text, html_body=html, headers=headers or {},
-                attachments=attachments or [], dedupe_key=dedupe_key, subscription_id=subscription_id)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboundMail.id)
-    )
+    mail_id = db.session.connection().execute(insert_or_nothing(OutboundMail, ("dedupe_key",)), {
+        "to": to, "subject": subject, "text_body": text, "html_body": html, "headers": headers or {},
+        "attachments": attachments or [], "dedupe_key": dedupe_key, "subscription_id": subscription_id,
+    }).scalar()
     if mail_id is not None:
-        from mobilize.core.tasks import send_mail
+        from mobilize.core.tasks import outbox
 
-        after_commit(db.session, send_mail, mail_id)
+        on_commit(db.session, functools.partial(outbox.add, mail_id))
     return mail_id
 
 
@@ -81,23 +84,27 @@ def discard_mail(mail_id: int) -> None:
     db.session.execute(delete(OutboundMail).where(OutboundMail.id == mail_id))
 
 
-def claim(mail_id: int):
-    """Mark a queued message as being sent and return it (a row); None when another worker has it."""
+def claim(mail_ids: list[int]) -> list:
+    """Mark queued messages as being sent and return them (rows, by id); those another worker has are left out.
+
+    One statement for a batch; a worker that dies holding claimed messages leaves
+    them to the outbox sweep once STALE_CLAIM has passed: late, never twice.
+    """
     now = utcnow()
     claimed = db.session.execute(
         update(OutboundMail)
         .where(
-            OutboundMail.id == mail_id,
+            OutboundMail.id.in_(mail_ids),
             or_(
                 OutboundMail.status == "queued",
                 (OutboundMail.status == "sending") & (OutboundMail.claimed_at < now - STALE_CLAIM),
             ),
         )
         .values(status="sending", claimed_at=now, attempts=OutboundMail.attempts + 1)
-        .returning(*MESSAGE_COLUMNS)
-    ).one_or_none()
+        .returning(OutboundMail.id, *MESSAGE_COLUMNS)
+    ).all()
     db.session.commit()
-    return claimed
+    return sorted(claimed, key=lambda row: row.id)
 
 
 def _smtp_connection():
@@ -162,18 +169,21 @@ def _finish(mail_id: int, **values) -> None:
 
 def send_outbound(mail_id: int) -> bool:
     """Send one message from the outbox once; False when there was nothing to do."""
-    mail = claim(mail_id)
-    if mail is None:
-        return False
+    claimed = claim([mail_id])
+    return bool(claimed) and send_claimed(claimed[0])
+
+
+def send_claimed(mail) -> bool:
+    """Send a message claim() returned and record the outcome; raises (the message queued again) on failure."""
     if mail.subscription_id is not None and not _still_subscribed(mail.subscription_id):
-        _finish(mail_id, status="skipped")
+        _finish(mail.id, status="skipped")
         return False
     try:
         deliver(mail)
     except Exception as error:
-        _finish(mail_id, status="queued", last_error=f"{type(error).__name__}: {error}"[:2000])
+        _finish(mail.id, status="queued", last_error=f"{type(error).__name__}: {error}"[:2000])
         raise
-    _finish(mail_id, status="sent", sent_at=utcnow(), last_error=None)
+    _finish(mail.id, status="sent", sent_at=utcnow(), last_error=None)
     return True
 
 

@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import create_engine, text
 
 from mobilize.core import mail
+from mobilize.core.dispatch import Batcher
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +24,26 @@ def send_mail(mail_id: int) -> bool:
 
 
 @shared_task
+def send_mails(mail_ids: list[int]) -> int:
+    """A batch from the outbox; a message that fails is retried on its own, with send_mail's backoff."""
+    sent = 0
+    for message in mail.claim(mail_ids):
+        try:
+            sent += mail.send_claimed(message)
+        except (smtplib.SMTPException, OSError):
+            log.warning("could not send mail %d; retrying it on its own", message.id, exc_info=True)
+            send_mail.apply_async((message.id,), countdown=5)
+    return sent
+
+
+outbox = Batcher(send_mails)
+
+
+@shared_task
 def requeue_stale_mail() -> int:
     ids = mail.stale_mail_ids()
-    for mail_id in ids:
-        send_mail.delay(mail_id)
+    for start in range(0, len(ids), outbox.size):
+        send_mails.delay(ids[start:start + outbox.size])
     if ids:
         log.info("re-queued %d messages from the outbox", len(ids))
     return len(ids)

@@ -34,6 +34,11 @@ SOURCES = ("web", "embed", "api")
 COMMENT_MAX = 500
 
 
+def taking_signatures(status: str, closes_at: datetime | None) -> bool:
+    """Open, and its closing date (if any) not yet passed."""
+    return status == "open" and (closes_at is None or closes_at > utcnow())
+
+
 class Petition(PublicIdMixin, TimestampMixin, db.Model):
     __tablename__ = "petitions"
     __table_args__ = (
@@ -69,7 +74,7 @@ class Petition(PublicIdMixin, TimestampMixin, db.Model):
     @property
     def is_open(self) -> bool:
         """Taking signatures now: open, and its closing date (if any) not yet passed."""
-        return self.status == "open" and (self.closes_at is None or self.closes_at > utcnow())
+        return taking_signatures(self.status, self.closes_at)
 
     @property
     def progress_percent(self) -> int:

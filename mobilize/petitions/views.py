@@ -65,14 +65,16 @@ def index():
     return render_template("petitions/index.html", petitions=open_petitions, victories=victories)
 
 
-def _sign_form(petition: Petition, embed: bool = False) -> forms.SignForm:
-    form = forms.SignForm(meta={"csrf": False}) if embed else forms.SignForm()
-    form.opt_in.label.text = signing.opt_in_wording(petition)
-    return form
+def _sign_form(embed: bool = False) -> forms.SignForm:
+    return forms.SignForm(meta={"csrf": False}) if embed else forms.SignForm()
 
 
-def _sign(petition: Petition, form: forms.SignForm, source: str) -> bool:
-    """Validate and sign; False with the errors on the form. Bots get the same answer as people."""
+def _sign(slug: str, form: forms.SignForm, source: str) -> bool:
+    """Validate and sign; False with the errors on the form. Bots get the same answer as people.
+
+    The petition is read with signable(), not as an ORM object: this is the path a surge takes.
+    """
+    petition = signing.signable(slug)
     if not form.validate_on_submit():
         return False
     if form.website.data:
@@ -87,7 +89,7 @@ def _sign(petition: Petition, form: forms.SignForm, source: str) -> bool:
         public=form.public.data, opt_in=form.opt_in.data,
     )
     try:
-        signing.sign(petition.id, signer, source=source, ip_address=request.remote_addr)
+        signing.sign(petition, signer, source=source, ip_address=request.remote_addr)
     except Invalid as error:
         apply_errors(form, error)
         return False
@@ -107,6 +109,7 @@ def share_links(petition: Petition) -> dict[str, str]:
 
 
 def _show(petition: Petition, form: forms.SignForm, status: int = 200):
+    form.opt_in.label.text = signing.opt_in_wording(petition.organization.name)
     form.started.data = forms.started_token(petition.id)
     signers, more = services.public_signers(petition.id, per_page=8)
     return render_template(
@@ -118,17 +121,16 @@ def _show(petition: Petition, form: forms.SignForm, status: int = 200):
 @bp.get("/petitions/<slug>")
 def show(slug: str):
     petition = services.public_petition(slug, current_user_id())
-    return _show(petition, _sign_form(petition))
+    return _show(petition, _sign_form())
 
 
 @bp.post("/petitions/<slug>/sign")
 @sign_limits()
 def sign(slug: str):
-    petition = services.public_petition(slug)
-    form = _sign_form(petition)
-    if _sign(petition, form, "web"):
+    form = _sign_form()
+    if _sign(slug, form, "web"):
         return redirect(url_for("petitions.check_email", slug=slug))
-    return _show(petition, form, 422)
+    return _show(services.public_petition(slug), form, 422)
 
 
 @bp.get("/petitions/<slug>/check-email")
@@ -142,14 +144,15 @@ def check_email(slug: str):
 @sign_limits()
 def embed(slug: str):
     embeddable()
-    petition = services.public_petition(slug)
-    form = _sign_form(petition, embed=True)
+    form = _sign_form(embed=True)
     if request.method == "POST":
-        if _sign(petition, form, "embed"):
+        if _sign(slug, form, "embed"):
             return redirect(url_for("petitions.embed", slug=slug, signed=1))
         status = 422
     else:
         status = 200
+    petition = services.public_petition(slug)
+    form.opt_in.label.text = signing.opt_in_wording(petition.organization.name)
     form.started.data = forms.started_token(petition.id)
     return render_template("petitions/embed.html", petition=petition, form=form,
                            signed=request.args.get("signed") == "1"), status

@@ -269,16 +269,17 @@ def _carry_out(attendance: Attendance, slots: dict[int, Timeslot], plan: Plan) -
 
 
 def _apply(attendance: Attendance, wanted: set[int], guests: int, *, may_waitlist: bool = True,
-           notify: bool = True) -> bool:
+           notify: bool = True, new: bool = False) -> bool:
     """Change the attendance (its lock held) and queue the mail it calls for; True when anything changed.
 
     Everything but the seats (the attendance, the mail) is written before the
     timeslots are locked, from a plan made on their unlocked counts, so a rush
     on one timeslot holds its lock only for a few short statements. Under the
     lock the plan is made again; when the counts moved the other way (rare:
-    the last seats) the mail is rewritten.
+    the last seats) the mail is rewritten. A ``new`` attendance was inserted with
+    its guests and first revision already, and is changed from nothing.
     """
-    old_guests, revision = attendance.guests, attendance.revision
+    old_guests, revision = (0, 0) if new else (attendance.guests, attendance.revision)
     slot_ids = {place.timeslot_id for place in attendance.places} | wanted
     before = {place.timeslot_id: place.status for place in attendance.places}
     loaded = {slot.id: slot for slot in attendance.event.timeslots}  # a guess needs no fresh read
@@ -341,30 +342,32 @@ def rsvp(event_id: int, *, email: str, given_name: str, family_name: str = "", p
             if source == "api":
                 wording = f"Recorded as subscribed through the API by an organizer of {event.organization.name}."
             subscribe(person, event.organization_id, wording, f"{source}:rsvp:{event.uuid}")
-        attendance = _attendance_for(person.id, event.id, source, referrer, utm or {})
-        _apply(attendance, wanted, guests, notify=notify)
+        attendance, new = _attendance_for(person.id, event.id, guests, source, referrer, utm or {})
+        _apply(attendance, wanted, guests, notify=notify, new=new)
     return attendance
 
 
-def _attendance_for(person_id: int, event_id: int, source: str, referrer: str, utm: dict) -> Attendance:
-    """The person's attendance at the event, locked: created race-free (INSERT ... ON CONFLICT DO NOTHING),
-    so a new row is ours alone until commit, or else the existing one locked."""
+def _attendance_for(person_id: int, event_id: int, guests: int, source: str, referrer: str,
+                    utm: dict) -> tuple[Attendance, bool]:
+    """The person's attendance at the event, locked, and whether it is new: created race-free (INSERT ...
+    ON CONFLICT DO NOTHING, with these guests as its first revision), so a new row is ours alone until
+    commit, or else the existing one locked."""
     now = utcnow()
     tracking = {name: (utm.get(name) or "").strip()[:200] for name in UTM_FIELDS}
     created = db.session.scalar(
         upsert(Attendance)
-        .values(uuid=uuid.uuid4(), event_id=event_id, person_id=person_id, guests=0, source=source,
-                referrer=(referrer or "").strip()[:1000], revision=0, manage_key=secrets.token_urlsafe(16),
+        .values(uuid=uuid.uuid4(), event_id=event_id, person_id=person_id, guests=guests, source=source,
+                referrer=(referrer or "").strip()[:1000], revision=1, manage_key=secrets.token_urlsafe(16),
                 created_at=now, modified_at=now, **tracking)
         .on_conflict_do_nothing(index_elements=["person_id", "event_id"])
         .returning(Attendance)
     )
     if created is not None:
         set_committed_value(created, "places", [])
-        return created
+        return created, True
     return _lock_attendance(db.session.scalar(
         select(Attendance.id).where(Attendance.person_id == person_id, Attendance.event_id == event_id)
-    ))
+    )), False
 
 
 def change_rsvp(attendance_id: int, *, timeslot_ids: Iterable, guests) -> Attendance:

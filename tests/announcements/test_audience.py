@@ -13,6 +13,7 @@ from mobilize.extensions import db
 from mobilize.people.services import find_or_create_person, subscribe
 from mobilize.petitions import services as petitions
 from mobilize.petitions import signing
+from mobilize.petitions.models import Signature
 from mobilize.rsvps import services as rsvps
 
 
@@ -100,9 +101,10 @@ def test_audience_of_signers_is_confirmed_signatures_not_invalidated(make, annou
     petitions.update_petition(user.id, petition.id, status="open")
 
     def sign(name: str, confirm: bool = True):
-        signature, _ = signing.sign(petition.id, signing.Signer(email=f"{name}@example.net", given_name=name,
-                                                                 opt_in=True))
-        return signing.confirm(signing.confirmation_token(signature)) if confirm else signature
+        signature_id, _ = signing.sign(petition.id, signing.Signer(email=f"{name}@example.net", given_name=name,
+                                                                    opt_in=True))
+        signature = db.session.get(Signature, signature_id)
+        return signing.confirm(signing.confirmation_token(signature.uuid)) if confirm else signature
 
     sign("signed")
     sign("pending", confirm=False)
@@ -121,9 +123,10 @@ def test_filters_combine(make, announcements):
     petitions.add_target(user.id, petition.id, name="Jane Doe")
     petitions.update_petition(user.id, petition.id, status="open")
     for email, postal_code in (("near@example.net", "62701"), ("far@example.net", "10001")):
-        signature, _ = signing.sign(petition.id, signing.Signer(email=email, given_name="Sig", opt_in=True,
-                                                                 postal_code=postal_code))
-        signing.confirm(signing.confirmation_token(signature))
+        signature_id, _ = signing.sign(petition.id, signing.Signer(email=email, given_name="Sig", opt_in=True,
+                                                                    postal_code=postal_code))
+        signature = db.session.get(Signature, signature_id)
+        signing.confirm(signing.confirmation_token(signature.uuid))
 
     announcement = announcements.announcement(user, org, signed_petition=str(petition.uuid),
                                               near_postal_code="62701", radius_miles=10)

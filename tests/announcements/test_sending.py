@@ -163,7 +163,7 @@ def test_a_batchs_mail_is_handed_to_the_worker_only_when_the_batch_commits(make,
         queue_mail(fan.email, "password_reset", dedupe_key=f"test:{fan.id}", user=fan, token="t")
     queue_mail(first.email, "password_reset", dedupe_key=f"test:{first.id}", user=first, token="t")  # a duplicate
 
-    assert [task.name for task, _, _ in db.session.info[PENDING]] == ["mobilize.core.tasks.send_mail"] * 2
+    assert len(db.session.info[PENDING]) == 2
     db.session.commit()
     assert PENDING not in db.session.info
 

@@ -39,3 +39,17 @@ def test_mail_is_retried_while_smtp_refuses_and_sent_once_it_accepts(celery_work
     smtp_server.wait_for(1, to=user.email, timeout=60)
     wait_until(lambda: (db.session.expire_all(), db.session.scalar(select(OutboundMail.status)))[1] == "sent")
     assert len(smtp_server.to(user.email)) == 1
+
+
+def test_a_burst_of_mail_reaches_the_worker_in_a_few_batches_and_each_message_once(celery_worker, make, smtp_server):
+    """Forty mails committed one after another (forty requests' worth) cost a few broker messages, not forty."""
+    users = [make.organizer(email=f"burst{n}@example.org")[0] for n in range(40)]
+    received_before = celery_worker.output().count("mobilize.core.tasks.send_mails[")
+    for user in users:
+        services.request_password_reset(user.email)  # queues one mail and commits
+    smtp_server.wait_for(40, timeout=60)
+    assert sorted(m["To"] for m in smtp_server.messages if m["To"].startswith("burst")) == \
+        sorted(user.email for user in users)
+    wait_until(lambda: "succeeded" in celery_worker.output().rsplit("send_mails[", 1)[-1], what="the last batch done")
+    batches = celery_worker.output().count("mobilize.core.tasks.send_mails[") - received_before
+    assert 1 <= batches <= 10 * 2  # each batch logs "received" and "succeeded"

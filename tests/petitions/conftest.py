@@ -2,7 +2,9 @@
 
 import pytest
 
+from mobilize.extensions import db
 from mobilize.petitions import services, signing
+from mobilize.petitions.models import Signature
 
 
 class PetitionFactories:
@@ -26,12 +28,12 @@ class PetitionFactories:
     def sign(self, petition, email: str = "sam@example.org", **fields):
         fields.setdefault("given_name", "Sam")
         fields.setdefault("family_name", "Signer")
-        signature, _ = signing.sign(petition.id, signing.Signer(email=email, **fields), ip_address="203.0.113.9")
-        return signature
+        signature_id, _ = signing.sign(petition.id, signing.Signer(email=email, **fields), ip_address="203.0.113.9")
+        return db.session.get(Signature, signature_id)
 
     def confirmed(self, petition, email: str = "sam@example.org", **fields):
         signature = self.sign(petition, email, **fields)
-        return signing.confirm(signing.confirmation_token(signature))
+        return signing.confirm(signing.confirmation_token(signature.uuid))
 
 
 @pytest.fixture

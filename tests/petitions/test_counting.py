@@ -178,7 +178,7 @@ def test_a_fold_skips_while_a_reconciliation_holds_the_lock(app, db, petitions, 
 def test_no_confirmation_is_lost_when_folds_run_during_a_surge(app, db, petitions, postgresql):
     petition = petitions.petition()
     petition_id = petition.id
-    tokens = [signing.confirmation_token(petitions.sign(petition, f"surge{n}@example.org")) for n in range(80)]
+    tokens = [signing.confirmation_token(petitions.sign(petition, f"surge{n}@example.org").uuid) for n in range(80)]
     errors = []
 
     def confirm(chunk):

@@ -188,7 +188,7 @@ def test_the_global_sign_limit_covers_every_petition(app, client, db, petitions)
 def test_the_emailed_link_shows_a_button_and_only_the_post_confirms(client, db, petitions):
     petition = petitions.petition()
     signature = petitions.sign(petition, "lena@example.org", given_name="Lena")
-    url = f"/signatures/confirm/{signing.confirmation_token(signature)}"
+    url = f"/signatures/confirm/{signing.confirmation_token(signature.uuid)}"
     page = client.get(url)
     assert page.status_code == 200 and "Confirm my signature" in page.get_data(as_text=True)
     db.session.expire_all()
