@@ -1,14 +1,12 @@
 """Finding people by email, and their opt-ins."""
 
-import uuid
-
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from mobilize.core.errors import Invalid
 from mobilize.core.models import utcnow
-from mobilize.core.sql import insert_or_nothing, upsert
+from mobilize.core.sql import insert_loaded, insert_or_nothing
 from mobilize.extensions import db
 from mobilize.people.models import Person, Subscription
 
@@ -53,11 +51,8 @@ def find_or_create_person(email: str, **fields) -> Person:
     """
     address = clean_email(email)
     values = _person_values(fields)
-    created = db.session.scalar(
-        upsert(Person).values(email=address, email_normalized=_mailbox_key(address), uuid=uuid.uuid4(),
-                              created_at=utcnow(), modified_at=utcnow(), **values)
-        .on_conflict_do_nothing(index_elements=["email_normalized"]).returning(Person)
-    )
+    created = insert_loaded(Person, ("email_normalized",),
+                            {"email": address, "email_normalized": _mailbox_key(address), **values})
     return created or _fill_blanks(_mailbox_key(address), values)
 
 

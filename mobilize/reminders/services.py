@@ -17,7 +17,7 @@ from mobilize.accounts.models import Membership, User
 from mobilize.core.errors import Forbidden, Invalid, NotFound
 from mobilize.core.mail import queue_mail
 from mobilize.core.models import OutboundMail, utcnow
-from mobilize.core.sql import upsert
+from mobilize.core.sql import plan_for_these_values, upsert
 from mobilize.core.urls import external_url
 from mobilize.events import calendar_links
 from mobilize.events import services as events
@@ -144,6 +144,7 @@ def due_reminders(minutes: int, now: datetime, after: int = 0, limit: int = BATC
     """
     offset = timedelta(minutes=minutes)
     grace = timedelta(seconds=current_app.config["REMINDER_SWEEP_SECONDS"])
+    plan_for_these_values()
     rows = db.session.execute(
         select(Place.id, Event.id, Timeslot.start_at, func.coalesce(Place.confirmed_at, Place.queued_at))
         .join(Timeslot, Timeslot.id == Place.timeslot_id)
@@ -298,6 +299,7 @@ def _next_events(organization_id: int, now: datetime, but: int) -> list[dict]:
 def send_followups(now: datetime | None = None) -> int:
     """After each timeslot ends: thank its confirmed attendees, ask the organizers to mark attendance."""
     now = now or utcnow()
+    plan_for_these_values()
     ended = db.session.scalars(
         select(Timeslot).join(Event, Event.id == Timeslot.event_id)
         .where(Timeslot.end_at <= now, Timeslot.end_at > now - FOLLOWUP_WINDOW, Timeslot.deleted_at.is_(None),

@@ -16,7 +16,6 @@ place's status is only trusted once its timeslot is locked.
 import csv
 import io
 import secrets
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from mobilize.accounts.services import organization_ids_for, require_member
 from mobilize.core.errors import Conflict, Invalid, NotFound
 from mobilize.core.mail import discard_mail
 from mobilize.core.models import utcnow
-from mobilize.core.sql import upsert
+from mobilize.core.sql import insert_loaded, upsert
 from mobilize.events.models import Event, Timeslot, event_cohosts
 from mobilize.events.times import format_range
 from mobilize.extensions import db
@@ -354,14 +353,10 @@ def _attendance_for(person_id: int, event_id: int, guests: int, source: str, ref
     commit, or else the existing one locked."""
     now = utcnow()
     tracking = {name: (utm.get(name) or "").strip()[:200] for name in UTM_FIELDS}
-    created = db.session.scalar(
-        upsert(Attendance)
-        .values(uuid=uuid.uuid4(), event_id=event_id, person_id=person_id, guests=guests, source=source,
-                referrer=(referrer or "").strip()[:1000], revision=1, manage_key=secrets.token_urlsafe(16),
-                created_at=now, modified_at=now, **tracking)
-        .on_conflict_do_nothing(index_elements=["person_id", "event_id"])
-        .returning(Attendance)
-    )
+    created = insert_loaded(Attendance, ("person_id", "event_id"), {
+        "event_id": event_id, "person_id": person_id, "guests": guests, "source": source,
+        "referrer": (referrer or "").strip()[:1000], "revision": 1, "manage_key": secrets.token_urlsafe(16),
+        "created_at": now, "modified_at": now, **tracking})
     if created is not None:
         set_committed_value(created, "places", [])
         return created, True

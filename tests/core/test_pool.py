@@ -40,3 +40,4 @@ def test_a_connection_used_a_moment_ago_is_not_pinged(postgres_url):
     with engine.connect() as conn:  # the error threw the dead connection away
         assert conn.execute(text("SELECT 1")).scalar() == 1
     engine.dispose()
+
