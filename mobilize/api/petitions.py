@@ -143,7 +143,7 @@ def _primary(items):
           tag="petitions")
 @sign_limits(exempt_when=lambda: bool(request.headers.get(TOKEN_HEADER)))
 def record_signature(user, petition_id, body: RecordSignature):
-    petition = services.petition_visible_to(user.id if user else None, petition_id)
+    petition = signing.signable(petition_id)  # read once, as the signing service needs it
     if user is not None:
         require_member(user.id, petition.organization_id)
     elif body.confirmed:
@@ -156,7 +156,7 @@ def record_signature(user, petition_id, body: RecordSignature):
         country=address.country if address else "", comment=body.comments, public=body.public, opt_in=body.opt_in,
     )
     signature_id, created = signing.sign(
-        petition.id, signer, source="api", ip_address=None if user else request.remote_addr,
+        petition, signer, source="api", ip_address=None if user else request.remote_addr,
         confirmed_by=user.id if user and body.confirmed else None,
     )
     if user is None:

@@ -50,19 +50,18 @@ def find_or_create_person(email: str, **fields) -> Person:
     row, never an error. Where only the id is needed, person_id_for() is cheaper.
     """
     address = clean_email(email)
-    values = _person_values(fields)
-    created = insert_loaded(Person, ("email_normalized",),
-                            {"email": address, "email_normalized": _mailbox_key(address), **values})
-    return created or _fill_blanks(_mailbox_key(address), values)
+    key, values = _mailbox_key(address), _person_values(fields)
+    created = insert_loaded(Person, ("email_normalized",), {"email": address, "email_normalized": key, **values})
+    return created or _fill_blanks(key, values)
 
 
 def person_id_for(address: str, **fields) -> int:
     """find_or_create_person() for an address already through clean_email(), returning only the id:
     one statement without the ORM, on the signature path."""
-    values = _person_values(fields)
+    key, values = _mailbox_key(address), _person_values(fields)
     created = db.session.connection().execute(insert_or_nothing(Person, ("email_normalized",)), {
-        "email": address, "email_normalized": _mailbox_key(address), **values}).first()
-    return created.id if created is not None else _fill_blanks(_mailbox_key(address), values).id
+        "email": address, "email_normalized": key, **values}).first()
+    return created.id if created is not None else _fill_blanks(key, values).id
 
 
 def _person_values(fields: dict) -> dict:

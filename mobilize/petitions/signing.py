@@ -106,9 +106,9 @@ def _us_localities() -> dict[str, str]:
     return _localities
 
 
-def signable(petition: int | str) -> Row:
-    """What signing needs of a published petition, by id or slug: one light query, no ORM objects."""
-    column = Petition.slug if isinstance(petition, str) else Petition.id
+def signable(petition: int | str | uuid.UUID) -> Row:
+    """What signing needs of a published petition, by id, slug or uuid: one light query, no ORM objects."""
+    column = {str: Petition.slug, uuid.UUID: Petition.uuid}.get(type(petition), Petition.id)
     row = db.session.connection().execute(
         select(Petition.id, Petition.slug, Petition.title, Petition.status, Petition.closes_at,
                Petition.organization_id, Organization.name.label("organization_name"))

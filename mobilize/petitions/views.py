@@ -108,9 +108,15 @@ def share_links(petition: Petition) -> dict[str, str]:
     }
 
 
-def _show(petition: Petition, form: forms.SignForm, status: int = 200):
+def _shown_form(petition: Petition, form: forms.SignForm) -> forms.SignForm:
+    """The sign form as a page or the widget shows it: the organization's opt-in wording, a fresh fill-time token."""
     form.opt_in.label.text = signing.opt_in_wording(petition.organization.name)
     form.started.data = forms.started_token(petition.id)
+    return form
+
+
+def _show(petition: Petition, form: forms.SignForm, status: int = 200):
+    _shown_form(petition, form)
     signers, more = services.public_signers(petition.id, per_page=8)
     return render_template(
         "petitions/show.html", petition=petition, form=form, signers=signers, more_signers=more,
@@ -152,9 +158,7 @@ def embed(slug: str):
     else:
         status = 200
     petition = services.public_petition(slug)
-    form.opt_in.label.text = signing.opt_in_wording(petition.organization.name)
-    form.started.data = forms.started_token(petition.id)
-    return render_template("petitions/embed.html", petition=petition, form=form,
+    return render_template("petitions/embed.html", petition=petition, form=_shown_form(petition, form),
                            signed=request.args.get("signed") == "1"), status
 
 

@@ -351,12 +351,11 @@ def _attendance_for(person_id: int, event_id: int, guests: int, source: str, ref
     """The person's attendance at the event, locked, and whether it is new: created race-free (INSERT ...
     ON CONFLICT DO NOTHING, with these guests as its first revision), so a new row is ours alone until
     commit, or else the existing one locked."""
-    now = utcnow()
     tracking = {name: (utm.get(name) or "").strip()[:200] for name in UTM_FIELDS}
     created = insert_loaded(Attendance, ("person_id", "event_id"), {
         "event_id": event_id, "person_id": person_id, "guests": guests, "source": source,
         "referrer": (referrer or "").strip()[:1000], "revision": 1, "manage_key": secrets.token_urlsafe(16),
-        "created_at": now, "modified_at": now, **tracking})
+        **tracking})
     if created is not None:
         set_committed_value(created, "places", [])
         return created, True
