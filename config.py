@@ -92,6 +92,8 @@ class Config:
     PETITION_CONFIRM_RESEND_AFTER = 600
     # Seconds each web process answers a petition's count JSON from memory (the count moves every few seconds).
     PETITION_COUNT_MEMO_SECONDS = float(os.environ.get("PETITION_COUNT_MEMO_SECONDS", "1"))
+    # How long a process reuses a petition's signing facts (status, closing date) on the sign path.
+    PETITION_FACTS_MEMO_SECONDS = float(os.environ.get("PETITION_FACTS_MEMO_SECONDS", "1"))
     # RSVP form posts per IP (Flask-Limiter syntax); load tests raise it.
     RSVP_RATE_LIMIT = os.environ.get("RSVP_RATE_LIMIT", "20/minute;100/hour")
     # Announcements go out in batches of this many recipients, at most this many a minute; a send
@@ -126,6 +128,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     TESTING = True
     PETITION_COUNT_MEMO_SECONDS = 0  # tests read counts right after a fold; the memo's own test turns it on
+    PETITION_FACTS_MEMO_SECONDS = 0  # tests close and sign at once; the memo's own test turns it on
     RATELIMIT_ENABLED = True
     DELIVERY_ALLOW_LOCAL_WEBHOOKS = True
 

@@ -65,7 +65,8 @@ def process_env(database_url, redis_server, smtp_server, instance_dir) -> dict:
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=str(smtp_server.port),
         MAIL_DEFAULT_SENDER="Mobilize Test <noreply@mobilize.test>",
-        PUBLIC_URL="http://mobilize.test",
+        # Where live_server will listen: its pages and the workers' mail link to the same site, as in production.
+        PUBLIC_URL=f"http://127.0.0.1:{infra.free_port()}",
         MOBILIZE_INSTANCE_DIR=str(instance_dir),
     )
     return env
@@ -149,7 +150,7 @@ def send_queued_mail(app):
 @pytest.fixture(scope="session")
 def live_server(process_env):
     """A real gunicorn serving the app; yields its base URL."""
-    server, base = infra.start_gunicorn(process_env)
+    server, base = infra.start_gunicorn(process_env, port=int(process_env["PUBLIC_URL"].rpartition(":")[2]))
     yield base
     server.stop()
 

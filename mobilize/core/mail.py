@@ -5,6 +5,7 @@ import functools
 import logging
 import smtplib
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -21,8 +22,13 @@ from mobilize.extensions import mail as mail_extension
 log = logging.getLogger(__name__)
 STALE_CLAIM = timedelta(minutes=10)
 MESSAGE_COLUMNS = (OutboundMail.to, OutboundMail.subject, OutboundMail.text_body, OutboundMail.html_body,
-                   OutboundMail.headers, OutboundMail.attachments, OutboundMail.subscription_id)
+                   OutboundMail.headers, OutboundMail.attachments, OutboundMail.subscription_id,
+                   OutboundMail.template, OutboundMail.context)
 _smtp = threading.local()
+# Attachments made when their mail is sent, by name: see ``attachment_builder``.
+ATTACHMENT_BUILDERS: dict[str, Callable[..., dict | None]] = {}
+# Contexts of mail composed when it is sent, by template: see ``composed_context``.
+CONTEXT_BUILDERS: dict[str, Callable[..., dict | None]] = {}
 
 
 def render_mail(template: str, **context) -> tuple[str, str, str | None]:
@@ -72,16 +78,80 @@ def queue_mail(
     return mail_id
 
 
-def rewrite_mail(mail_id: int, template: str, *, attachments: list[dict] | None = None, **context) -> None:
-    """Say something else in a message not yet committed (so not yet sent)."""
-    subject, text, html = render_mail(template, **context)
+def queue_composed_later(to: str, template: str, *, dedupe_key: str | None = None,
+                         attachments: list[dict] | None = None, **arguments) -> int | None:
+    """Like ``queue_mail``, but the worker renders the message when it sends it, from the template's
+    context builder (``composed_context``) called with these JSON arguments, or from the arguments
+    themselves when the template has none.
+
+    For the paths a rush takes (a signature, an RSVP): rendering a mail cost
+    them a tenth of a request, and the worker catches up after the rush.
+    """
+    mail_id = db.session.connection().execute(insert_or_nothing(OutboundMail, ("dedupe_key",)), {
+        "to": to, "subject": "", "text_body": "", "html_body": None, "headers": {},
+        "attachments": attachments or [], "dedupe_key": dedupe_key, "template": template, "context": arguments,
+    }).scalar()
+    if mail_id is not None:
+        from mobilize.core.tasks import outbox
+
+        on_commit(db.session, functools.partial(outbox.add, mail_id))
+    return mail_id
+
+
+def composed_context(template: str):
+    """Register the builder of a template's context for mail queued by ``queue_composed_later``: called with
+    the queued arguments when the mail is sent, it returns the context, or None when the mail's subject is
+    gone (the mail is then skipped)."""
+    def register(build: Callable[..., dict | None]):
+        CONTEXT_BUILDERS[template] = build
+        return build
+    return register
+
+
+def compose(mail) -> tuple[str, str, str | None] | None:
+    """A claimed message's subject, text and HTML: as queued, or rendered now; None when there is nothing
+    left to say (see ``composed_context``)."""
+    if mail.template is None:
+        return mail.subject, mail.text_body, mail.html_body
+    build = CONTEXT_BUILDERS.get(mail.template)
+    context = build(**mail.context) if build else mail.context
+    return None if context is None else render_mail(mail.template, **context)
+
+
+def rewrite_composed_later(mail_id: int, *, attachments: list[dict] | None = None, **arguments) -> None:
+    """Change what a message queued by ``queue_composed_later`` in this transaction (so not yet sent) will say."""
     db.session.execute(update(OutboundMail).where(OutboundMail.id == mail_id).values(
-        subject=subject, text_body=text, html_body=html, attachments=attachments or []))
+        attachments=attachments or [], context=arguments))
 
 
 def discard_mail(mail_id: int) -> None:
     """Take back a message queued earlier in this transaction."""
     db.session.execute(delete(OutboundMail).where(OutboundMail.id == mail_id))
+
+
+def attachment_builder(name: str):
+    """Register a function that makes an attachment when its mail is sent.
+
+    A message queues ``{"build": name, "args": {...}}`` in its place: building
+    a calendar file cost a confirmed RSVP a third of its request, and one built
+    when the mail leaves shows the event as it is then. The function returns
+    the attachment's dict, or None to leave it out (its subject is gone).
+    """
+    def register(build: Callable[..., dict | None]):
+        ATTACHMENT_BUILDERS[name] = build
+        return build
+    return register
+
+
+def built_attachments(mail) -> list[dict]:
+    """The message's attachments as they are sent, those queued as a name and arguments built now."""
+    attachments = []
+    for item in mail.attachments:
+        if "build" in item:
+            item = ATTACHMENT_BUILDERS[item["build"]](**item["args"])
+        if item:
+            attachments.append(item)
+    return attachments
 
 
 def claim(mail_ids: list[int]) -> list:
@@ -132,23 +202,24 @@ def _drop_smtp_connection() -> None:
             held[1].close()
 
 
-def deliver(mail) -> None:
-    """Hand one claimed message to the mail backend; raises on failure.
+def deliver(mail, subject: str, text: str, html: str | None) -> None:
+    """Hand one claimed message, composed, to the mail backend; raises on failure.
 
     A kept connection the server has since closed is opened again once.
     """
+    attachments = built_attachments(mail)
     for attempt in (1, 2):
         message = EmailMultiAlternatives(
-            subject=mail.subject,
-            body=mail.text_body,
+            subject=subject,
+            body=text,
             from_email=current_app.config["MAIL_DEFAULT_SENDER"],
             to=[mail.to],
             headers=mail.headers or None,
             connection=_smtp_connection(),
         )
-        if mail.html_body:
-            message.attach_alternative(mail.html_body, "text/html")
-        for item in mail.attachments:
+        if html:
+            message.attach_alternative(html, "text/html")
+        for item in attachments:
             message.attach(item["filename"], item["content"], item["mimetype"])
         try:
             message.send()
@@ -182,11 +253,18 @@ def send_claimed(mail) -> bool:
         _finish(mail.id, status="skipped")
         return False
     try:
-        deliver(mail)
+        composed = compose(mail)
+        if composed is not None:
+            deliver(mail, *composed)
     except Exception as error:
         _finish(mail.id, status="queued", last_error=f"{type(error).__name__}: {error}"[:2000])
         raise
-    _finish(mail.id, status="sent", sent_at=utcnow(), last_error=None)
+    if composed is None:
+        _finish(mail.id, status="skipped")
+        return False
+    subject, text, html = composed
+    written = {"subject": subject, "text_body": text, "html_body": html} if mail.template else {}
+    _finish(mail.id, status="sent", sent_at=utcnow(), last_error=None, **written)
     return True
 
 

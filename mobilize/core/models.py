@@ -78,6 +78,10 @@ class OutboundMail(TimestampMixin, db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Mail composed by the worker when it is sent: the template and the JSON arguments of its context
+    # builder (see core.mail.queue_composed_later); subject and bodies are written once it is composed.
+    template: Mapped[str | None] = mapped_column(String(64))
+    context: Mapped[dict | None] = mapped_column(JSON)
     # Mail sent because of an opt-in is skipped, not sent, once the person unsubscribes.
     subscription_id: Mapped[int | None] = mapped_column(
         BigId, db.ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True

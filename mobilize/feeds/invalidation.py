@@ -56,6 +56,11 @@ def _organization_scopes(session: Session, event_ids: set[int], former_org_ids: 
     return {f"org:{slug}" for slug in slugs}
 
 
+def note_stale(session: Session, scope: str) -> None:
+    """For writes the listeners do not see (Core statements on the session's connection)."""
+    session.info.setdefault(PENDING, set()).add(scope)
+
+
 @event.listens_for(Session, "after_flush")
 def _note_stale_feeds(session: Session, flush_context) -> None:
     scopes: set[str] = session.info.setdefault(PENDING, set())

@@ -9,6 +9,7 @@ an address had signed before.
 
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,7 +23,7 @@ from sqlalchemy import Row, delete, select, update
 from mobilize.accounts.models import Organization
 from mobilize.accounts.services import require_member
 from mobilize.core.errors import Conflict, Invalid, NotFound
-from mobilize.core.mail import queue_mail
+from mobilize.core.mail import queue_composed_later
 from mobilize.core.models import utcnow
 from mobilize.core.sql import insert_or_nothing
 from mobilize.extensions import db
@@ -106,15 +107,32 @@ def _us_localities() -> dict[str, str]:
     return _localities
 
 
+_signable_memo: dict[tuple[type, object], tuple[float, Row | None]] = {}
+
+
 def signable(petition: int | str | uuid.UUID) -> Row:
-    """What signing needs of a published petition, by id, slug or uuid: one light query, no ORM objects."""
-    column = {str: Petition.slug, uuid.UUID: Petition.uuid}.get(type(petition), Petition.id)
-    row = db.session.connection().execute(
-        select(Petition.id, Petition.slug, Petition.title, Petition.status, Petition.closes_at,
-               Petition.organization_id, Organization.name.label("organization_name"))
-        .join(Organization, Organization.id == Petition.organization_id)
-        .where(column == petition)
-    ).first()
+    """What signing needs of a published petition, by id, slug or uuid: one light query, no ORM objects.
+
+    Each process keeps the answer for PETITION_FACTS_MEMO_SECONDS (a second): a
+    surge then reads it once a second per process, not once a signature. A
+    signature taken in the second after a petition closes is never counted, as
+    confirming checks the petition again.
+    """
+    key, now = (type(petition), petition), time.monotonic()
+    memo = _signable_memo.get(key)
+    if memo is not None and now - memo[0] < current_app.config["PETITION_FACTS_MEMO_SECONDS"]:
+        row = memo[1]
+    else:
+        column = {str: Petition.slug, uuid.UUID: Petition.uuid}.get(type(petition), Petition.id)
+        row = db.session.connection().execute(
+            select(Petition.id, Petition.slug, Petition.title, Petition.status, Petition.closes_at,
+                   Petition.organization_id, Organization.name.label("organization_name"))
+            .join(Organization, Organization.id == Petition.organization_id)
+            .where(column == petition)
+        ).first()
+        if len(_signable_memo) > 10_000:  # a bound, not an eviction policy: the entries live a second
+            _signable_memo.clear()
+        _signable_memo[key] = (now, row)
     if row is None or row.status == "draft":
         raise NotFound("No such petition.")
     return row
@@ -173,8 +191,9 @@ def _queue_confirmation(petition: Row, signature_uuid: uuid.UUID, given_name: st
     """Queue link number ``number``; the first needs no dedupe key, as its signature row is new."""
     max_age = current_app.config["PETITION_CONFIRM_MAX_AGE"]
     dedupe_key = f"petition-confirm:{signature_uuid}:{number}" if number > 1 else None
-    queue_mail(address, "petition_confirm", dedupe_key=dedupe_key, petition=petition, given_name=given_name,
-               token=confirmation_token(signature_uuid), valid_days=max(1, max_age // 86400))
+    queue_composed_later(address, "petition_confirm", dedupe_key=dedupe_key, given_name=given_name,
+                         petition={"title": petition.title, "organization_name": petition.organization_name},
+                         token=confirmation_token(signature_uuid), valid_days=max(1, max_age // 86400))
 
 
 def _resend_confirmation(petition: Row, signature_id: int, address: str) -> None:

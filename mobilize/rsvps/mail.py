@@ -1,8 +1,15 @@
 """What RSVP mails say and carry; queued in the caller's transaction, sent by the worker after commit."""
 
-from mobilize.core.mail import queue_mail, rewrite_mail
+from mobilize.core.mail import (
+    attachment_builder,
+    composed_context,
+    queue_composed_later,
+    queue_mail,
+    rewrite_composed_later,
+)
 from mobilize.events.models import Event, Timeslot
 from mobilize.events.times import format_range
+from mobilize.extensions import db
 from mobilize.feeds.ical import event_calendar
 from mobilize.rsvps.links import event_url, manage_url
 from mobilize.rsvps.models import Attendance, Place
@@ -45,30 +52,51 @@ def _context(attendance: Attendance, statuses: dict[int, str] | None = None, gue
 
 
 def calendar_attachment(event: Event, timeslots: list[Timeslot]) -> list[dict]:
-    """The confirmed timeslots as a single-event .ics, as an attendee sees them (join link, full address)."""
+    """The confirmed timeslots as a single-event .ics, built when the mail is sent (``event_ics``)."""
     if not timeslots:
         return []
-    content = event_calendar(event, timeslots, url=event_url(event), organization_name=event.organization.name,
+    return [{"build": "event_ics", "args": {"event_id": event.id, "timeslot_ids": sorted(s.id for s in timeslots)}}]
+
+
+@attachment_builder("event_ics")
+def event_ics(event_id: int, timeslot_ids: list[int]) -> dict | None:
+    """The event's .ics as an attendee sees it (join link, full address), with those of the timeslots that
+    still exist; None when none does."""
+    event = db.session.get(Event, event_id)
+    slots = [slot for slot in event.timeslots if slot.id in timeslot_ids and slot.deleted_at is None] if event else []
+    if not slots:
+        return None
+    content = event_calendar(event, slots, url=event_url(event), organization_name=event.organization.name,
                              tags=[tag.name for tag in event.tags], audience="attendee")
-    return [{"filename": "event.ics", "content": content.decode(), "mimetype": "text/calendar"}]
-
-
-def _update_mail(attendance: Attendance, statuses: dict[int, str], guests: int, revision: int) -> dict:
-    confirmed = [slot for slot in attendance.event.timeslots if statuses.get(slot.id) == "confirmed"]
-    return {"attachments": calendar_attachment(attendance.event, confirmed), "first": revision == 1,
-            **_context(attendance, statuses, guests)}
+    return {"filename": "event.ics", "content": content.decode(), "mimetype": "text/calendar"}
 
 
 def queue_update(attendance: Attendance, statuses: dict[int, str], guests: int, revision: int) -> int | None:
-    """The confirmation (or "your RSVP changed") mail for one revision of the attendance, once."""
-    return queue_mail(attendance.person.email, "rsvp_confirmation",
-                      dedupe_key=f"rsvp-confirmation:{attendance.id}:{revision}",
-                      **_update_mail(attendance, statuses, guests, revision))
+    """The confirmation (or "your RSVP changed") mail for one revision of the attendance, once; composed
+    by the worker when it sends it (``_update_context``)."""
+    return queue_composed_later(attendance.person.email, "rsvp_confirmation",
+                                dedupe_key=f"rsvp-confirmation:{attendance.id}:{revision}",
+                                **_update_arguments(attendance, statuses, guests, revision))
 
 
 def rewrite_update(mail_id: int, attendance: Attendance, statuses: dict[int, str], guests: int) -> None:
     """Say what really happened, when the queued confirmation was written from a plan that changed under the lock."""
-    rewrite_mail(mail_id, "rsvp_confirmation", **_update_mail(attendance, statuses, guests, attendance.revision))
+    rewrite_composed_later(mail_id, **_update_arguments(attendance, statuses, guests, attendance.revision))
+
+
+def _update_arguments(attendance: Attendance, statuses: dict[int, str], guests: int, revision: int) -> dict:
+    confirmed = [slot for slot in attendance.event.timeslots if statuses.get(slot.id) == "confirmed"]
+    return {"attachments": calendar_attachment(attendance.event, confirmed), "attendance_id": attendance.id,
+            "statuses": {str(slot_id): status for slot_id, status in statuses.items()}, "guests": guests,
+            "revision": revision}
+
+
+@composed_context("rsvp_confirmation")
+def _update_context(attendance_id: int, statuses: dict[str, str], guests: int, revision: int) -> dict | None:
+    attendance = db.session.get(Attendance, attendance_id)
+    if attendance is None:
+        return None
+    return {"first": revision == 1, **_context(attendance, {int(k): v for k, v in statuses.items()}, guests)}
 
 
 def queue_promotion(place: Place) -> None:

@@ -6,6 +6,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 
 from mobilize.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mobilize.core.mail import compose
 from mobilize.core.models import OutboundMail, utcnow
 from mobilize.people.models import Person, Subscription
 from mobilize.petitions import counting, signing
@@ -29,8 +30,9 @@ def test_signing_stores_a_pending_signature_and_queues_one_confirmation_mail(db,
     assert signature.locality == "Springfield, IL" and signature.country == "US"
     assert signature.comment == "Flexible hours kept me in work."
     [mail] = mails_to(db, "sam.signer@example.org")
-    assert petition.title in mail.subject
-    assert "/signatures/confirm/" in mail.text_body
+    subject, text, _ = compose(mail)  # as the worker will send it
+    assert petition.title in subject
+    assert "/signatures/confirm/" in text
     assert db.session.scalar(select(func.count()).select_from(CountDelta)) == 0
 
 
@@ -128,6 +130,22 @@ def test_a_signature_left_unconfirmed_when_the_petition_closes_cannot_be_confirm
     db.session.commit()
     with pytest.raises(Conflict, match="closed before"):
         signing.confirm(token)
+
+
+def test_signing_facts_are_read_once_a_memo_lasts_and_a_late_signature_still_never_counts(app, db, petitions,
+                                                                                          monkeypatch):
+    monkeypatch.setitem(app.config, "PETITION_FACTS_MEMO_SECONDS", 60)  # however slow this machine is today
+    petition = petitions.petition()
+    petitions.sign(petition, "first@example.org")
+    petition.status = "closed"  # in the memo's second, this process still sees the petition open
+    db.session.commit()
+    late = petitions.sign(petition, "late@example.org")
+    with pytest.raises(Conflict, match="closed before"):
+        signing.confirm(signing.confirmation_token(late.uuid))
+    assert not db.session.get(Signature, late.id).counted
+    monkeypatch.setitem(app.config, "PETITION_FACTS_MEMO_SECONDS", 0)  # once it is over, the close is seen
+    with pytest.raises(Conflict, match="closed"):
+        petitions.sign(petition, "later@example.org")
 
 
 @pytest.mark.parametrize("fields, field", [

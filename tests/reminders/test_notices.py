@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from mobilize.core.mail import built_attachments
 from mobilize.core.models import utcnow
 from mobilize.events import services as events
 from mobilize.extensions import db
@@ -31,7 +32,7 @@ def test_several_edits_within_the_window_make_one_notice_with_the_latest_place(m
         assert mail.subject == f"Changed: {event.title} has a new time or place"
         assert "Hall C" in mail.text_body and "Hall A" not in mail.text_body
         assert attendance.manage_key  # the manage link is the attendance's own
-        assert mail.attachments and "SEQUENCE:3" in mail.attachments[0]["content"]
+        assert "SEQUENCE:3" in built_attachments(mail)[0]["content"]
 
 
 def test_a_change_after_a_notice_went_out_gets_its_own_notice(make, rsvp_to):

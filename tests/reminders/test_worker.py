@@ -40,7 +40,7 @@ def _virtual_event(make, org, capacity: int):
 
 
 def test_overlapping_sweeps_on_two_workers_send_each_confirmed_attendee_one_reminder(
-        celery_worker, second_worker, make, rsvp_to, smtp_server):
+        celery_worker, second_worker, make, rsvp_to, smtp_server, process_env):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("worker processes share the test database on PostgreSQL")
     _, org = make.organizer()
@@ -60,7 +60,7 @@ def test_overlapping_sweeps_on_two_workers_send_each_confirmed_attendee_one_remi
     message = reminders[0]
     assert message["Subject"] == "Reminder: Flex Friday online is in 1 hour"
     text = body_text(message)
-    assert JOIN in text and "http://mobilize.test/rsvp/" in text and "calendar.google.com" in text
+    assert JOIN in text and process_env["PUBLIC_URL"] + "/rsvp/" in text and "calendar.google.com" in text
 
 
 def test_a_change_notice_from_the_worker_carries_the_join_link_only_for_confirmed_attendees(

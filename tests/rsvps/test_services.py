@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mobilize.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mobilize.core.mail import compose
 from mobilize.core.models import OutboundMail, utcnow
 from mobilize.extensions import db
 from mobilize.people.models import Person, Subscription
@@ -98,7 +99,7 @@ def test_each_change_sends_one_updated_confirmation(org_event, rsvp_to):
     attendance = rsvp_to(event, "changer@example.net")
     services.change_rsvp(attendance.id, timeslot_ids=[str(event.timeslots[0].uuid)], guests=2)
     mails = rsvp_to.outbox("rsvp-confirmation")
-    assert [m.subject.startswith("Updated:") for m in mails] == [False, True]
+    assert [compose(m)[0].startswith("Updated:") for m in mails] == [False, True]  # composed when sent
 
 
 def test_multi_timeslot_rsvp_holds_a_place_in_each(make, rsvp_to):
@@ -414,7 +415,8 @@ def test_mail_planned_on_stale_counts_is_rewritten_to_what_happened_under_the_lo
     late = rsvp_to(event, "late@example.net")
     assert statuses(late) == ["waitlisted"]
     [message] = rsvp_to.outbox("rsvp-confirmation", to="late@example.net")
-    assert "waitlist" in message.subject and "waitlist" in message.text_body
+    subject, text, _ = compose(message)  # as the worker will send it
+    assert "waitlist" in subject and "waitlist" in text
     assert message.attachments == []
 
 

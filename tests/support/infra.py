@@ -170,8 +170,8 @@ class Process:
         self.log.close()
 
 
-def start_gunicorn(env: dict, workers: int = 2, threads: int = 4) -> tuple[Process, str]:
-    port = free_port()
+def start_gunicorn(env: dict, workers: int = 2, threads: int = 4, port: int | None = None) -> tuple[Process, str]:
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     server = Process(
         [str(VENV_BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", "gthread",
