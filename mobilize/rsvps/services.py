@@ -294,7 +294,7 @@ def _apply(attendance: Attendance, wanted: set[int], guests: int, *, may_waitlis
         if notify:
             mail_id = mail.queue_update(attendance, guessed.statuses, guests, revision + 1)
     if new:
-        after, promoted = _seat_newcomer(attendance, wanted, 1 + guests, may_waitlist), []
+        after, promoted = _seat_newcomer(attendance, wanted, 1 + guests, may_waitlist, guessed.statuses), []
     else:
         db.session.flush()
         slots = _lock_timeslots({place.timeslot_id for place in attendance.places} | wanted)
@@ -317,23 +317,30 @@ def _apply(attendance: Attendance, wanted: set[int], guests: int, *, may_waitlis
     return changed
 
 
-def _seat_newcomer(attendance: Attendance, wanted: set[int], seats: int, may_waitlist: bool) -> dict[int, str]:
+def _seat_newcomer(attendance: Attendance, wanted: set[int], seats: int, may_waitlist: bool,
+                   guessed: dict[int, str]) -> dict[int, str]:
     """A new attendance's places in Core statements, without the unit of work: the rush's path.
 
     Where the party fits, one conditional UPDATE takes the seats and holds the
     timeslot's row lock to commit, as SELECT ... FOR UPDATE would; no waitlisted
-    party fits (see ``_promote``), so none is jumped. Where it does not fit, the
-    timeslot is locked and tried again before joining its waitlist, so a seat
-    freed in between is not missed. Returns each timeslot's status.
+    party fits (see ``_promote``), so none is jumped. Where it does not fit (or
+    the unlocked counts ``guessed`` so), the timeslot is locked and its counts read
+    before joining its waitlist, so a seat freed in between is not missed. Either
+    way one statement takes the lock and one more writes the place before commit.
     """
     connection = db.session.connection()
     loaded = {slot.id: slot for slot in attendance.event.timeslots}
     statuses, places = {}, []
     for slot_id in sorted(wanted):
-        taken = connection.execute(_take_seats(), {"slot_id": slot_id, "seats": seats}).scalar()
-        if taken is None:
-            connection.execute(select(Timeslot.id).where(Timeslot.id == slot_id).with_for_update())
+        taken = None
+        if guessed.get(slot_id) == "confirmed":
             taken = connection.execute(_take_seats(), {"slot_id": slot_id, "seats": seats}).scalar()
+        if taken is None:
+            capacity, now_taken = connection.execute(
+                select(Timeslot.capacity, Timeslot.seats_taken).where(Timeslot.id == slot_id).with_for_update()
+            ).one()
+            if capacity is None or now_taken + seats <= capacity:
+                taken = connection.execute(_take_seats(), {"slot_id": slot_id, "seats": seats}).scalar()
         if taken is not None:
             set_committed_value(loaded[slot_id], "seats_taken", taken)
         elif not (may_waitlist and attendance.event.allow_waitlist):
