@@ -67,15 +67,8 @@ def queue_mail(
     Mail with a ``subscription_id`` is skipped if that opt-in is withdrawn first.
     """
     subject, text, html = render_mail(template, **context)
-    mail_id = db.session.connection().execute(insert_or_nothing(OutboundMail, ("dedupe_key",)), {
-        "to": to, "subject": subject, "text_body": text, "html_body": html, "headers": headers or {},
-        "attachments": attachments or [], "dedupe_key": dedupe_key, "subscription_id": subscription_id,
-    }).scalar()
-    if mail_id is not None:
-        from mobilize.core.tasks import outbox
-
-        on_commit(db.session, functools.partial(outbox.add, mail_id))
-    return mail_id
+    return _queue(to=to, subject=subject, text_body=text, html_body=html, headers=headers or {},
+                  attachments=attachments or [], dedupe_key=dedupe_key, subscription_id=subscription_id)
 
 
 def queue_composed_later(to: str, template: str, *, dedupe_key: str | None = None,
@@ -87,10 +80,13 @@ def queue_composed_later(to: str, template: str, *, dedupe_key: str | None = Non
     For the paths a rush takes (a signature, an RSVP): rendering a mail cost
     them a tenth of a request, and the worker catches up after the rush.
     """
-    mail_id = db.session.connection().execute(insert_or_nothing(OutboundMail, ("dedupe_key",)), {
-        "to": to, "subject": "", "text_body": "", "html_body": None, "headers": {},
-        "attachments": attachments or [], "dedupe_key": dedupe_key, "template": template, "context": arguments,
-    }).scalar()
+    return _queue(to=to, subject="", text_body="", html_body=None, headers={}, attachments=attachments or [],
+                  dedupe_key=dedupe_key, subscription_id=None, template=template, context=arguments)
+
+
+def _queue(**values) -> int | None:
+    """Write the message unless its dedupe key was queued before; hand it to the worker after commit."""
+    mail_id = db.session.connection().execute(insert_or_nothing(OutboundMail, ("dedupe_key",)), values).scalar()
     if mail_id is not None:
         from mobilize.core.tasks import outbox
 
@@ -98,14 +94,18 @@ def queue_composed_later(to: str, template: str, *, dedupe_key: str | None = Non
     return mail_id
 
 
+def _registrar(builders: dict, name: str):
+    def register(build: Callable[..., dict | None]):
+        builders[name] = build
+        return build
+    return register
+
+
 def composed_context(template: str):
     """Register the builder of a template's context for mail queued by ``queue_composed_later``: called with
     the queued arguments when the mail is sent, it returns the context, or None when the mail's subject is
     gone (the mail is then skipped)."""
-    def register(build: Callable[..., dict | None]):
-        CONTEXT_BUILDERS[template] = build
-        return build
-    return register
+    return _registrar(CONTEXT_BUILDERS, template)
 
 
 def compose(mail) -> tuple[str, str, str | None] | None:
@@ -137,10 +137,7 @@ def attachment_builder(name: str):
     when the mail leaves shows the event as it is then. The function returns
     the attachment's dict, or None to leave it out (its subject is gone).
     """
-    def register(build: Callable[..., dict | None]):
-        ATTACHMENT_BUILDERS[name] = build
-        return build
-    return register
+    return _registrar(ATTACHMENT_BUILDERS, name)
 
 
 def built_attachments(mail) -> list[dict]:

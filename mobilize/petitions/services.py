@@ -7,10 +7,8 @@ counting in counting.py.
 
 import ipaddress
 import re
-import time
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -19,6 +17,7 @@ from mobilize.accounts.models import Organization
 from mobilize.accounts.services import organization_ids_for, require_member
 from mobilize.core.errors import Conflict, Invalid, NotFound
 from mobilize.core.markdown import render_markdown
+from mobilize.core.memo import SecondsMemo
 from mobilize.core.models import utcnow
 from mobilize.core.text import slugify
 from mobilize.extensions import db
@@ -232,7 +231,7 @@ def public_petition(slug: str, viewer_id: int | None = None) -> Petition:
     return petition
 
 
-_count_memo: dict[str, tuple[float, dict]] = {}
+_counts = SecondsMemo("PETITION_COUNT_MEMO_SECONDS")
 
 
 def count_for_slug(slug: str) -> dict:
@@ -243,15 +242,7 @@ def count_for_slug(slug: str) -> dict:
     the worker folds new signatures in (every few seconds), and a viral petition's
     embedded widgets then cost one query a second per process, not one per view.
     """
-    now = time.monotonic()
-    memo = _count_memo.get(slug)
-    if memo is not None and now - memo[0] < current_app.config["PETITION_COUNT_MEMO_SECONDS"]:
-        return memo[1]
-    count = _read_count(slug)
-    if len(_count_memo) > 10_000:  # a bound, not an eviction policy: the entries live a second
-        _count_memo.clear()
-    _count_memo[slug] = (now, count)
-    return count
+    return _counts.get(slug, lambda: _read_count(slug))
 
 
 def _read_count(slug: str) -> dict:

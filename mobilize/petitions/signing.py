@@ -9,7 +9,6 @@ an address had signed before.
 
 import re
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +23,7 @@ from mobilize.accounts.models import Organization
 from mobilize.accounts.services import require_member
 from mobilize.core.errors import Conflict, Invalid, NotFound
 from mobilize.core.mail import queue_composed_later
+from mobilize.core.memo import SecondsMemo
 from mobilize.core.models import utcnow
 from mobilize.core.sql import insert_or_nothing
 from mobilize.extensions import db
@@ -107,7 +107,7 @@ def _us_localities() -> dict[str, str]:
     return _localities
 
 
-_signable_memo: dict[tuple[type, object], tuple[float, Row | None]] = {}
+_signing_facts = SecondsMemo("PETITION_FACTS_MEMO_SECONDS")
 
 
 def signable(petition: int | str | uuid.UUID) -> Row:
@@ -118,24 +118,20 @@ def signable(petition: int | str | uuid.UUID) -> Row:
     signature taken in the second after a petition closes is never counted, as
     confirming checks the petition again.
     """
-    key, now = (type(petition), petition), time.monotonic()
-    memo = _signable_memo.get(key)
-    if memo is not None and now - memo[0] < current_app.config["PETITION_FACTS_MEMO_SECONDS"]:
-        row = memo[1]
-    else:
-        column = {str: Petition.slug, uuid.UUID: Petition.uuid}.get(type(petition), Petition.id)
-        row = db.session.connection().execute(
-            select(Petition.id, Petition.slug, Petition.title, Petition.status, Petition.closes_at,
-                   Petition.organization_id, Organization.name.label("organization_name"))
-            .join(Organization, Organization.id == Petition.organization_id)
-            .where(column == petition)
-        ).first()
-        if len(_signable_memo) > 10_000:  # a bound, not an eviction policy: the entries live a second
-            _signable_memo.clear()
-        _signable_memo[key] = (now, row)
+    row = _signing_facts.get((type(petition), petition), lambda: _signing_facts_row(petition))
     if row is None or row.status == "draft":
         raise NotFound("No such petition.")
     return row
+
+
+def _signing_facts_row(petition: int | str | uuid.UUID) -> Row | None:
+    column = {str: Petition.slug, uuid.UUID: Petition.uuid}.get(type(petition), Petition.id)
+    return db.session.connection().execute(
+        select(Petition.id, Petition.slug, Petition.title, Petition.status, Petition.closes_at,
+               Petition.organization_id, Organization.name.label("organization_name"))
+        .join(Organization, Organization.id == Petition.organization_id)
+        .where(column == petition)
+    ).first()
 
 
 def sign(petition: int | Row, signer: Signer, *, source: str = "web", ip_address: str | None = None,

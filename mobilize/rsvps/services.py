@@ -325,8 +325,8 @@ def _seat_newcomer(attendance: Attendance, wanted: set[int], seats: int, may_wai
     timeslot's row lock to commit, as SELECT ... FOR UPDATE would; no waitlisted
     party fits (see ``_promote``), so none is jumped. Where it does not fit (or
     the unlocked counts ``guessed`` so), the timeslot is locked and its counts read
-    before joining its waitlist, so a seat freed in between is not missed. Either
-    way one statement takes the lock and one more writes the place before commit.
+    before joining its waitlist, so a seat freed in between is not missed. When the
+    guess holds, one statement takes the lock and one more writes the place before commit.
     """
     connection = db.session.connection()
     loaded = {slot.id: slot for slot in attendance.event.timeslots}
