@@ -139,6 +139,7 @@ def test_concurrent_cancellations_changes_and_promotions_never_overfill(rush_ser
                                                  "password": PASSWORD}, timeout=30)
     attendees_page = f"/orgs/{org.slug}/events/{event.uuid}/attendees"
     capacity_token = csrf_token_from(organizer.get(rush_server + attendees_page, timeout=30).text)
+    organizer.close()  # as prepared() does: its POST must not reuse a connection the server dropped meanwhile
 
     def manage(attendance, action, data=None):
         path = f"/rsvp/{links.manage_token(attendance)}"
