@@ -1,7 +1,10 @@
 """SQL that differs between PostgreSQL and SQLite."""
 
+from datetime import UTC, datetime
 from functools import cache
 
+import psycopg
+from psycopg.rows import dict_row
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -42,9 +45,14 @@ def insert_loaded(model, conflict: tuple[str, ...], values: dict):
     """
     columns = tuple(column.key for column in model.__table__.columns)
     row = db.session.connection().execute(insert_or_nothing(model, conflict, columns), values).first()
-    if row is None:
-        return None
-    obj = model(**row._asdict())
+    return None if row is None else as_loaded(model, row._asdict())
+
+
+def as_loaded(model, row: dict):
+    """An ORM object for a row just written by a Core or raw statement, entered in the session as if a query
+    had loaded it."""
+    obj = model(**{name: value.astimezone(UTC) if isinstance(value, datetime) else value
+                   for name, value in row.items()})
     make_transient_to_detached(obj)
     db.session.add(obj)
     return obj
@@ -61,3 +69,29 @@ def plan_for_these_values() -> None:
     """
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+def commit_with(sql: str, params: dict) -> dict | None:
+    """Run the transaction's last statement and its COMMIT in one round trip (PostgreSQL only); the
+    statement's row as a dict, or None when it broke a constraint: then nothing is committed and the transaction
+    goes on from before the statement.
+
+    A statement that locks a hot row (the last seats of a timeslot) holds that lock
+    until COMMIT: sent together in psycopg's pipeline mode, the lock lasts the
+    server's own work, not a round trip and the Python between. The session is
+    flushed first; its own commit afterwards finds the transaction committed and
+    sends nothing, and runs its after-commit hooks as usual.
+    """
+    session = db.session()
+    session.flush()
+    connection = session.connection().connection.driver_connection
+    try:
+        with connection.pipeline():
+            connection.execute("SAVEPOINT last_statement")
+            cursor = connection.cursor(row_factory=dict_row)
+            cursor.execute(sql, params)
+            connection.execute("COMMIT")
+        return cursor.fetchone()
+    except psycopg.errors.IntegrityError:
+        connection.execute("ROLLBACK TO SAVEPOINT last_statement")
+        return None

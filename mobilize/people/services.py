@@ -49,10 +49,15 @@ def find_or_create_person(email: str, **fields) -> Person:
     An INSERT ... ON CONFLICT DO NOTHING, so two requests at once end with one
     row, never an error. Where only the id is needed, person_id_for() is cheaper.
     """
+    return person_for(email, **fields)[0]
+
+
+def person_for(email: str, **fields) -> tuple[Person, bool]:
+    """find_or_create_person(), and whether the person is new: nothing of theirs can be cached yet."""
     address = clean_email(email)
     key, values = _mailbox_key(address), _person_values(fields)
     created = insert_loaded(Person, ("email_normalized",), {"email": address, "email_normalized": key, **values})
-    return created or _fill_blanks(key, values)
+    return (created, True) if created is not None else (_fill_blanks(key, values), False)
 
 
 def person_id_for(address: str, **fields) -> int:

@@ -57,6 +57,18 @@ def test_a_cancelled_rsvp_leaves_the_calendar_as_a_cancelled_entry(client, make,
     assert JOIN not in after.get_data(as_text=True)
 
 
+def test_rsvping_to_another_event_refreshes_the_cached_feed(client, make, new_event, parse):
+    user, org = make.organizer()
+    first, second = online_event(new_event, user, org), online_event(new_event, user, org, title="Second meetup")
+    url = f"/calendar/me/{rsvps.feed_token_for(rsvp(first).person_id)}.ics"
+    before = client.get(url)
+    assert client.get(url, headers={"If-None-Match": before.headers["ETag"]}).status_code == 304  # cached
+    rsvp(second)
+    after = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert parse(after.data).uids() == {ical.uid(first.timeslots[0].uuid), ical.uid(second.timeslots[0].uuid)}
+
+
 def test_an_alarm_reminds_before_each_event_and_odd_values_are_refused(client, make, new_event, parse):
     user, org = make.organizer()
     attendance = rsvp(online_event(new_event, user, org))

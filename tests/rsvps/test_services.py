@@ -420,6 +420,20 @@ def test_mail_planned_on_stale_counts_is_rewritten_to_what_happened_under_the_lo
     assert message.attachments == []
 
 
+def test_seat_freed_after_the_page_showed_the_timeslot_full_is_taken_not_waitlisted(app, make, rsvp_to):
+    _, org = make.organizer()
+    event = make.event(org, capacity=1)
+    first = rsvp_to(event, "first@example.net")
+    assert event.timeslots[0].seats_taken == 1  # loaded here, and about to go stale
+    with app.app_context():  # another request cancels meanwhile
+        services.cancel_rsvp(first.id)
+    late = rsvp_to(event, "late@example.net")
+    assert statuses(late) == ["confirmed"] and seats(event.timeslots[0]) == 1
+    [message] = rsvp_to.outbox("rsvp-confirmation", to="late@example.net")
+    subject, text, _ = compose(message)
+    assert "waitlist" not in subject + text and message.attachments
+
+
 def _slot_fields(slot, capacity):
     return {"uuid": str(slot.uuid), "start_at": slot.start_at.isoformat(), "end_at": slot.end_at.isoformat(),
             "capacity": capacity}
