@@ -369,6 +369,9 @@ def _seat_newcomer(attendance: Attendance, wanted: set[int], seats: int, may_wai
 
 # The rush's last statement on PostgreSQL: the place, as guessed, stamped in line under the timeslot's lock.
 # When the guess no longer holds its status is NULL, which the NOT NULL constraint refuses (see commit_with).
+# Joining the waitlist changes no seat, so it takes the lock shared (FOR SHARE): a rush of newcomers to a
+# full timeslot joins its line side by side, while whatever moves seats (taking one, a cancellation and
+# its promotions) waits for them, and they for it; so no newcomer is waitlisted beside a free seat.
 _SEAT_CONFIRMED = """
     WITH taken AS (
         UPDATE timeslots SET seats_taken = seats_taken + %(seats)s, modified_at = %(now)s
@@ -382,7 +385,7 @@ _SEAT_CONFIRMED = """
 _SEAT_WAITLISTED = """
     WITH slot AS (
         SELECT capacity IS NOT NULL AND seats_taken + %(seats)s > capacity AS no_room
-        FROM timeslots WHERE id = %(slot_id)s FOR UPDATE),
+        FROM timeslots WHERE id = %(slot_id)s FOR SHARE),
     queued AS (SELECT 'waitlisted' AS status, clock_timestamp() AS at FROM slot WHERE no_room)
     INSERT INTO attendance_timeslots (attendance_id, timeslot_id, status, queued_at, confirmed_at, created_at,
                                       modified_at)
