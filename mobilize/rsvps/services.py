@@ -1,9 +1,12 @@
 """RSVPs: the one place that decides who holds a seat.
 
-Seats change only with the timeslot rows locked (SELECT ... FOR UPDATE), so
-a rush on the last seats is serialized by PostgreSQL, not by Python; what
-else a change writes (the person, the attendance, the mail) is written
-before that lock, so the lock is held for a few short statements.
+Seats change only with the timeslot rows locked (SELECT ... FOR UPDATE, or
+the UPDATE that takes them), so a rush on the last seats is serialized by
+PostgreSQL, not by Python; what else a change writes (the person, the
+attendance, the mail) is written before that lock, so the lock is held for a
+few short statements (on PostgreSQL a newcomer's one statement travels with
+its COMMIT). Joining a full timeslot's waitlist moves no seat: it takes the
+lock shared, so such newcomers do not queue behind each other.
 
 Locks are always taken in one order: the person's row (when their details
 change), the attendance, then its timeslots by id. A promotion, which runs
