@@ -52,6 +52,8 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL")
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
     SITE_NAME = os.environ.get("SITE_NAME", "Mobilize")
+    # Where this deployment's source code is published (the footer links to it); none by default.
+    SOURCE_URL = os.environ.get("SOURCE_URL", "")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
@@ -72,6 +74,9 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_KEY_PREFIX = "mobilize-rl"
 
+    # Reverse proxies in front of the app (nginx, a load balancer): each appends the address it was reached from
+    # to X-Forwarded-For. 0 trusts no such header: a client could forge it to dodge the per-address limits.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     MAX_CONTENT_LENGTH = 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
@@ -106,7 +111,8 @@ class Config:
     REMINDER_SWEEP_SECONDS = 60
     # Signature delivery: signatures per batch; attempts before a batch is marked failed, waiting
     # BACKOFF * 2**n seconds (at most BACKOFF_MAX) between them; a batch 'sending' or due this long
-    # ago is re-queued by the sweeper; the webhook's timeout; loopback/private/http webhooks (dev, tests).
+    # ago is re-queued by the sweeper; the webhook's timeout. Webhooks to loopback, private or other non-public
+    # addresses, and over http, only where DELIVERY_ALLOW_LOCAL_WEBHOOKS=1 is named (the tests' own receiver).
     DELIVERY_BATCH_SIZE = int(os.environ.get("DELIVERY_BATCH_SIZE", "1000"))
     DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "8"))
     DELIVERY_RETRY_BACKOFF = float(os.environ.get("DELIVERY_RETRY_BACKOFF", "30"))
@@ -121,8 +127,9 @@ class Config:
 
 
 class DevelopmentConfig(Config):
-    SHOW_DEV_OUTBOX = not Config.MAIL_SERVER
-    DELIVERY_ALLOW_LOCAL_WEBHOOKS = True
+    # Mail written to files can be read at /dev/outbox by site administrators, in the embedded setup only:
+    # with DATABASE_URL set, this is a real deployment, whatever MOBILIZE_ENV says.
+    SHOW_DEV_OUTBOX = not Config.MAIL_SERVER and not os.environ.get("DATABASE_URL")
 
 
 class TestingConfig(Config):
@@ -130,7 +137,6 @@ class TestingConfig(Config):
     PETITION_COUNT_MEMO_SECONDS = 0  # tests read counts right after a fold; the memo's own test turns it on
     PETITION_FACTS_MEMO_SECONDS = 0  # tests close and sign at once; the memo's own test turns it on
     RATELIMIT_ENABLED = True
-    DELIVERY_ALLOW_LOCAL_WEBHOOKS = True
 
 
 class ProductionConfig(Config):

@@ -1,6 +1,6 @@
 -- POST signatures with a fresh email each, to the sign form or the record-signature API:
 --   wrk ... -s bench/petitions.lua URL -- form PATH COOKIE CSRF_TOKEN STARTED
---   wrk ... -s bench/petitions.lua URL -- api PATH
+--   wrk ... -s bench/petitions.lua URL -- api PATH API_TOKEN
 local threads = 0
 
 function setup(thread)
@@ -16,6 +16,7 @@ function init(args)
     token, started = args[4], args[5]
   else
     wrk.headers["Content-Type"] = "application/json"
+    wrk.headers["OSDI-API-Token"] = args[3]
   end
   prefix = "b" .. os.time() .. "t" .. id .. "n"
   n = 0

@@ -97,6 +97,11 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode rebuilds a table by copy, drop and rename; with foreign keys enforced, dropping
+            # a parent table (users, organizations) would cascade-delete every row that points to it.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end SQLAlchemy's autobegun transaction: migrations begin their own
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -105,6 +110,9 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")  # the pooled connection goes back as it came
+            connection.commit()
 
 
 if context.is_offline_mode():

@@ -4,6 +4,7 @@ import logging
 from importlib import import_module, util
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
 from mobilize.core import sqlite  # noqa: F401 - registers the SQLite pragmas
@@ -12,6 +13,7 @@ from mobilize.core.errors import register_error_handlers
 from mobilize.core.pool import ping_when_idle
 from mobilize.core.security import register_security_headers
 from mobilize.core.sessions import CookieSessionInterface
+from mobilize.core.text import counted
 from mobilize.core.urls import external_url
 from mobilize.extensions import csrf, db, limiter, login_manager, mail, migrate
 
@@ -52,7 +54,11 @@ def create_app(config: type | None = None, **overrides) -> Flask:
             elif part == "cli":
                 app.cli.add_command(module.cli)
 
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # The client's address and scheme as the outermost trusted proxy saw them; the host stays PUBLIC_URL's.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.jinja_env.globals["external_url"] = external_url
+    app.jinja_env.filters["counted"] = counted
     register_error_handlers(app)
     register_security_headers(app)
     return app

@@ -68,6 +68,7 @@ def process_env(database_url, redis_server, smtp_server, instance_dir) -> dict:
         # Where live_server will listen: its pages and the workers' mail link to the same site, as in production.
         PUBLIC_URL=f"http://127.0.0.1:{infra.free_port()}",
         MOBILIZE_INSTANCE_DIR=str(instance_dir),
+        DELIVERY_ALLOW_LOCAL_WEBHOOKS="1",  # the delivery tests' receiver listens on 127.0.0.1
     )
     return env
 
@@ -87,6 +88,7 @@ def app(process_env, database_url, redis_server, smtp_server):
         MAIL_DEFAULT_SENDER="Mobilize Test <noreply@mobilize.test>",
         PUBLIC_URL="http://mobilize.test",
         SERVER_NAME=None,
+        DELIVERY_ALLOW_LOCAL_WEBHOOKS=True,  # the delivery tests' receiver listens on 127.0.0.1
     )
     with app.app_context():
         upgrade()

@@ -1,7 +1,7 @@
 import click
 from flask.cli import AppGroup
 
-from mobilize.accounts import services
+from mobilize.accounts import admins, services
 from mobilize.core.errors import DomainError
 
 cli = AppGroup("organizers", help="Manage organizer accounts.")
@@ -19,6 +19,18 @@ def create(email: str, organization: str, name: str | None, password: str) -> No
     except DomainError as error:
         raise click.ClickException(" ".join([error.message, *error.fields.values()])) from None
     click.echo(f"created {user.email}, owner of {organization}")
+
+
+@cli.command("site-admin")
+@click.argument("email")
+@click.option("--revoke", is_flag=True, help="Stop them being a site administrator.")
+def site_admin(email: str, revoke: bool) -> None:
+    """Make an organizer a site administrator (or, with --revoke, no longer one)."""
+    try:
+        user = admins.set_site_admin(email, not revoke)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{user.email} is {'now' if user.is_site_admin else 'no longer'} a site administrator")
 
 
 @cli.command("token")

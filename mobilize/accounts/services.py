@@ -2,9 +2,15 @@
 
 Every feature asks ``require_member`` before touching an organization's data:
 authorization lives here, not in views.
+
+Nothing a stranger can do here tells whether an email has an account: sign-up
+answers the same and mails the address, log-in fails and is throttled the same
+(see ``throttle``), and a reset link is mailed only to the address itself.
 """
 
 import hashlib
+import hmac
+import math
 import secrets
 from datetime import timedelta
 
@@ -15,18 +21,36 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from mobilize.accounts.models import ROLES, ApiToken, Membership, Organization, User
-from mobilize.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mobilize.accounts import throttle
+from mobilize.accounts.models import ROLES, ApiToken, Membership, Organization, User, password_fingerprint
+from mobilize.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from mobilize.core.mail import queue_mail
 from mobilize.core.models import utcnow
 from mobilize.core.text import slugify
+from mobilize.core.zones import zone
 from mobilize.extensions import db
 
 hasher = PasswordHasher()
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "mbz_"
+SIGN_UP_MAX_AGE = 24 * 3600  # seconds a sign-up link works; its mail says a day
 # Verified against when the email is unknown, so timing does not tell who has an account.
 _DUMMY_HASH = hasher.hash("not-a-real-password")
+
+
+class TooManyAttempts(DomainError):
+    """Log-in attempts with one email come too fast; ``retry_after`` is in seconds."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int):
+        if retry_after < 120:
+            wait = f"{retry_after} second{'s' if retry_after != 1 else ''}"
+        else:
+            wait = f"{math.ceil(retry_after / 60)} minutes"
+        super().__init__(f"Too many failed log-ins with this email. Try again in {wait}.")
+        self.retry_after = retry_after
 
 
 def normalize_login_email(email: str) -> str:
@@ -38,8 +62,15 @@ def _check_password(password: str) -> None:
         raise Invalid("Choose a longer password.", {"password": f"Use at least {MIN_PASSWORD} characters."})
 
 
+def _user_by_login_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalize_login_email(email)))
+
+
 def sign_up(email: str, name: str, password: str, organization_name: str | None = None) -> User:
-    """Create an organizer, and their organization (as its owner) when named."""
+    """Create an organizer at once, and their organization (as its owner) when named.
+
+    For the CLI and the last step of the sign-up by mail; strangers go through ``request_sign_up``.
+    """
     _check_password(password)
     user = User(email=normalize_login_email(email), name=name.strip(), password_hash=hasher.hash(password))
     db.session.add(user)
@@ -55,14 +86,64 @@ def sign_up(email: str, name: str, password: str, organization_name: str | None 
     return user
 
 
+# Sign-up by mail: the link proves the address is theirs before an account exists, and whoever holds
+# it chooses the password, so nobody can sign up in someone else's name or learn that an email is taken.
+
+def _sign_up_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="sign-up")
+
+
+def request_sign_up(email: str, name: str, organization_name: str) -> None:
+    """Mail the address a link to finish signing up or, when it has an account, how to get into it.
+
+    The caller must answer the same either way.
+    """
+    email, name = normalize_login_email(email), name.strip()
+    user = _user_by_login_email(email)
+    if user is None:
+        token = _sign_up_serializer().dumps({"email": email, "name": name, "org": organization_name.strip()})
+        queue_mail(email, "sign_up_confirm", name=name, token=token)
+    else:
+        queue_mail(user.email, "sign_up_existing", user=user, token=_reset_token(user))
+    db.session.commit()
+
+
+def pending_sign_up(token: str) -> dict:
+    """The email, name and organization a sign-up link was mailed for; Invalid or Conflict when it cannot finish."""
+    try:
+        details = _sign_up_serializer().loads(token, max_age=SIGN_UP_MAX_AGE)
+    except SignatureExpired:
+        raise Invalid("This sign-up link has expired. Sign up again for a new one.")
+    except BadSignature:
+        raise Invalid("This sign-up link is not valid. Sign up again for a new one.")
+    if _user_by_login_email(details["email"]) is not None:
+        raise Conflict("This email already has an account. Log in, or reset your password.")
+    return details
+
+
+def finish_sign_up(token: str, password: str) -> User:
+    """Create the account a sign-up link was mailed for, with the password chosen now."""
+    details = pending_sign_up(token)
+    return sign_up(details["email"], details["name"], password, details["org"])
+
+
 def authenticate(email: str, password: str) -> User:
-    user = db.session.scalar(select(User).where(User.email == normalize_login_email(email)))
+    """The user with this email and password; Invalid, or TooManyAttempts while this email must wait."""
+    email = normalize_login_email(email)
+    wait = throttle.wait_seconds(email)
+    if wait:
+        raise TooManyAttempts(wait)
+    user = _user_by_login_email(email)
     try:
         hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        verified = user is not None and user.active
     except (VerificationError, InvalidHashError):
-        user = None
-    if user is None or not user.active:
+        verified = False
+    if not verified:
+        if throttle.record_failure(email) and user is not None:
+            _mail_lock(user)
         raise Invalid("That email and password do not match an account.")
+    throttle.clear(email)
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     user.last_login_at = utcnow()
@@ -70,34 +151,49 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
-def get_user(user_id: int) -> User | None:
-    return db.session.get(User, user_id)
+def _mail_lock(user: User) -> None:
+    """Tell the owner their account is locked, once per lock whatever the processes counting did."""
+    queue_mail(user.email, "login_locked", dedupe_key=f"login-locked:{user.id}:{throttle.lock_period()}",
+               user=user, token=_reset_token(user), minutes=throttle.LOCK_SECONDS // 60)
+    db.session.commit()
+
+
+def user_for_session(session_id: str) -> User | None:
+    """The user a session or remember-me cookie names (``User.get_id``), unless their password changed since."""
+    user_id, _, _ = session_id.partition(":")
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and hmac.compare_digest(user.get_id(), session_id) else None
 
 
 def user_by_email(email: str) -> User:
-    user = db.session.scalar(select(User).where(User.email == normalize_login_email(email)))
+    user = _user_by_login_email(email)
     if user is None:
         raise NotFound(f"No organizer with the email {email}.")
     return user
 
 
-# Password reset: the token embeds part of the current hash, so it works once.
+# Passwords. A reset token carries the password's fingerprint, so it works once; a new password
+# changes ``User.get_id``, which ends every session and remember-me cookie made with the old one.
 
 def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
 
 
+def _reset_token(user: User) -> str:
+    return _reset_serializer().dumps({"uid": user.id, "h": password_fingerprint(user.password_hash)})
+
+
 def request_password_reset(email: str) -> None:
     """Mail a reset link if the account exists; say nothing either way."""
-    user = db.session.scalar(select(User).where(User.email == normalize_login_email(email)))
+    user = _user_by_login_email(email)
     if user is None or not user.active:
         return
-    token = _reset_serializer().dumps({"uid": user.id, "h": user.password_hash[-16:]})
-    queue_mail(user.email, "password_reset", user=user, token=token)
+    queue_mail(user.email, "password_reset", user=user, token=_reset_token(user))
     db.session.commit()
 
 
 def reset_password(token: str, password: str) -> User:
+    """Set a new password from a mailed link; it also lifts a log-in lock, as the link proves the mailbox."""
     max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
     try:
         data = _reset_serializer().loads(token, max_age=max_age)
@@ -106,10 +202,26 @@ def reset_password(token: str, password: str) -> User:
     except BadSignature:
         raise Invalid("This reset link is not valid. Ask for a new one.")
     user = db.session.get(User, data.get("uid"))
-    if user is None or user.password_hash[-16:] != data.get("h"):
+    if user is None or password_fingerprint(user.password_hash) != data.get("h"):
         raise Invalid("This reset link was already used. Ask for a new one.")
     _check_password(password)
     user.password_hash = hasher.hash(password)
+    db.session.commit()
+    throttle.clear(user.email)
+    return user
+
+
+def change_password(user_id: int, current_password: str, new_password: str) -> User:
+    """Replace the password of a logged-in organizer who knows the current one."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such organizer.")
+    try:
+        hasher.verify(user.password_hash, current_password)
+    except (VerificationError, InvalidHashError):
+        raise Invalid("Your current password is not right.", {"current_password": "Not your current password."})
+    _check_password(new_password)
+    user.password_hash = hasher.hash(new_password)
     db.session.commit()
     return user
 
@@ -184,6 +296,8 @@ def update_organization(user_id: int, organization_id: int, **fields) -> Organiz
     for key in ("name", "description", "website"):
         if key in fields and fields[key] is not None:
             setattr(org, key, fields[key].strip())
+    if fields.get("timezone"):
+        org.timezone = zone(fields["timezone"]).key
     if not org.name:
         raise Invalid("Give the organization a name.", {"name": "Required."})
     db.session.commit()

@@ -1,5 +1,6 @@
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_login.config import COOKIE_NAME
 
 from mobilize.accounts import forms, services
 from mobilize.core.errors import DomainError
@@ -11,33 +12,53 @@ bp = Blueprint("accounts", __name__)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit("5/minute;20/hour", methods=["POST"])
 def signup():
     form = forms.SignUpForm()
     if form.validate_on_submit():
+        services.request_sign_up(form.email.data, form.name.data, form.organization.data)
+        return redirect(url_for("accounts.signup_sent"))
+    return render_template("accounts/signup.html", form=form)
+
+
+@bp.route("/signup/sent")
+def signup_sent():
+    return render_template("accounts/signup_sent.html")
+
+
+@bp.route("/signup/finish/<token>", methods=["GET", "POST"])
+def finish_signup(token: str):
+    details = services.pending_sign_up(token)
+    form = forms.FinishSignUpForm()
+    if form.validate_on_submit():
         try:
-            user = services.sign_up(form.email.data, form.name.data, form.password.data, form.organization.data)
+            user = services.finish_sign_up(token, form.password.data)
         except DomainError as error:
             apply_errors(form, error)
         else:
             login_user(user)
             flash(f"Welcome, {user.name}. Your organization is ready.", "success")
             return redirect(url_for("accounts.dashboard"))
-    return render_template("accounts/signup.html", form=form)
+    return render_template("accounts/finish_signup.html", form=form, details=details)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20/minute;100/hour", methods=["POST"])
 def login():
     form = forms.LoginForm()
+    status, headers = 200, {}
     if form.validate_on_submit():
         try:
             user = services.authenticate(form.email.data, form.password.data)
+        except services.TooManyAttempts as error:
+            apply_errors(form, error)
+            status, headers = error.status, {"Retry-After": str(error.retry_after)}
         except DomainError as error:
             apply_errors(form, error)
         else:
-            login_user(user)
+            login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")) or url_for("accounts.dashboard"))
-    return render_template("accounts/login.html", form=form)
+    return render_template("accounts/login.html", form=form), status, headers
 
 
 @bp.post("/logout")
@@ -71,6 +92,24 @@ def reset_password(token: str):
             flash("Your password is changed. Log in with it now.", "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/reset.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = forms.ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = services.change_password(current_user.id, form.current_password.data, form.password.data)
+        except DomainError as error:
+            apply_errors(form, error)
+        else:
+            # The new password ended every session, this one too: log it in again, renewing its
+            # remember-me cookie if it had one.
+            login_user(user, remember=current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) in request.cookies)
+            flash("Your password is changed. Every other device is logged out.", "success")
+            return redirect(url_for("accounts.dashboard"))
+    return render_template("accounts/password.html", form=form)
 
 
 @bp.route("/account")
@@ -126,7 +165,8 @@ def organization(slug: str):
     if form.validate_on_submit():
         try:
             services.update_organization(current_user.id, org.id, name=form.name.data,
-                                         description=form.description.data or "", website=form.website.data or "")
+                                         description=form.description.data or "", website=form.website.data or "",
+                                         timezone=form.timezone.data)
         except DomainError as error:
             apply_errors(form, error)
         else:

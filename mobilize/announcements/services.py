@@ -16,11 +16,9 @@ from functools import lru_cache
 
 import zipcodes
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from mobilize.accounts.models import Organization
 from mobilize.accounts.services import require_member
 from mobilize.core.dispatch import after_commit
 from mobilize.core.errors import Conflict, Invalid, NotFound
@@ -43,7 +41,6 @@ from .models import EDITABLE, Announcement
 MAX_BODY = 50_000
 MAX_RADIUS_MILES = 500
 DEFAULT_RADIUS_MILES = 25
-ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 @dataclass
@@ -376,16 +373,11 @@ def send_batch(announcement_id: int, cursor: int) -> bool:
     size = current_app.config["ANNOUNCEMENT_BATCH_SIZE"]
     rows = db.session.execute(audience(announcement).where(Person.id > cursor).limit(size)).all()
     context = _mail_context(announcement)
-    headers = {"From": sender(announcement.organization.name), "List-Unsubscribe-Post": ONE_CLICK}
+    headers = {"From": sender(announcement.organization.name)}
     for row in rows:
-        unsubscribe_url = external_url("announcements.unsubscribe",
-                                       token=unsubscribe_token(row.uuid, announcement.organization_id))
         queue_mail(  # None when an earlier, interrupted run of this batch already wrote it
-            row.email, "announcement",
-            dedupe_key=f"announcement:{announcement.id}:{row.id}",
-            subscription_id=row.subscription_id,
-            headers={**headers, "List-Unsubscribe": f"<{unsubscribe_url}>"},
-            unsubscribe_url=unsubscribe_url, **context,
+            row.email, "announcement", dedupe_key=f"announcement:{announcement.id}:{row.id}",
+            subscription_id=row.subscription_id, headers=headers, **context,
         )
     now = utcnow()
     done = len(rows) < size
@@ -407,45 +399,3 @@ def send_batch(announcement_id: int, cursor: int) -> bool:
         _queue_batch(announcement_id, values["cursor"], pause)
     db.session.commit()
     return True
-
-
-# Unsubscribing.
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="announcement-unsubscribe")
-
-
-def unsubscribe_token(person_uuid, organization_id: int) -> str:
-    """Signed, so only the person it was mailed to can use it; it never expires (RFC 8058)."""
-    return _serializer().dumps([person_uuid.hex, organization_id])
-
-
-def subscription_for_token(token: str) -> tuple[Subscription, Organization]:
-    """The opt-in an unsubscribe link is for, and its organization; NotFound for a bad link."""
-    try:
-        person_hex, organization_id = _serializer().loads(token)
-    except (BadSignature, ValueError, TypeError):
-        raise NotFound("This unsubscribe link is not valid. Copy the whole link from the email.") from None
-    row = db.session.execute(
-        select(Subscription, Organization)
-        .join(Person, Person.id == Subscription.person_id)
-        .join(Organization, Organization.id == Subscription.organization_id)
-        .where(Person.uuid == _uuid(person_hex), Subscription.organization_id == organization_id)
-    ).first()
-    if row is None:
-        raise NotFound("This unsubscribe link is not valid. Copy the whole link from the email.")
-    return row.Subscription, row.Organization
-
-
-def unsubscribe(token: str) -> tuple[Subscription, Organization]:
-    """Stop the organization's mail to this person at once, including mail already in the outbox."""
-    subscription, organization = subscription_for_token(token)
-    db.session.execute(
-        update(Subscription)
-        .where(Subscription.id == subscription.id, Subscription.unsubscribed_at.is_(None))
-        .values(unsubscribed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    db.session.refresh(subscription)
-    return subscription, organization

@@ -1,4 +1,4 @@
-"""Organizers' announcement pages under /orgs/<slug>/announcements, and the unsubscribe page."""
+"""Organizers' announcement pages under /orgs/<slug>/announcements."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -11,7 +11,6 @@ from mobilize.core.auth import current_user_id
 from mobilize.core.errors import Conflict, DomainError
 from mobilize.core.forms import apply_errors
 from mobilize.events import times
-from mobilize.extensions import csrf
 
 bp = Blueprint("announcements", __name__)
 DEFAULT_TIMEZONE = "America/New_York"
@@ -115,20 +114,3 @@ def cancel(slug: str, announcement_id):
         except Conflict as error:
             flash(error.message, "error")
     return redirect(url_for("announcements.show", slug=org.slug, announcement_id=announcement_id))
-
-
-@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
-@csrf.exempt  # only for the RFC 8058 one-click POST; the page's own button is checked below
-def unsubscribe(token: str):
-    if request.method == "GET":
-        subscription, organization = services.subscription_for_token(token)
-        return render_template("announcements/unsubscribe.html", subscription=subscription,
-                               organization=organization, empty_form=EmptyForm())
-    one_click = request.form.get("List-Unsubscribe") == "One-Click"
-    if not one_click:
-        csrf.protect()
-    subscription, organization = services.unsubscribe(token)
-    if one_click:
-        return render_template("announcements/unsubscribe.html", subscription=subscription,
-                               organization=organization, empty_form=EmptyForm())
-    return redirect(url_for("announcements.unsubscribe", token=token))

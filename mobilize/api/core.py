@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from mobilize.core.auth import TOKEN_HEADER, api_user
 from mobilize.core.errors import DomainError, Invalid
+from mobilize.core.urls import page_number
 from mobilize.extensions import csrf, db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -112,11 +113,11 @@ def parse_iso(value: str, name: str = "date") -> datetime:
 
 
 def page_args() -> tuple[int, int]:
+    page = page_number(request.args.get("page"))
     try:
-        page = max(1, int(request.args.get("page", 1)))
         per_page = int(request.args.get("per_page", DEFAULT_PER_PAGE))
     except ValueError:
-        raise Invalid("page and per_page must be whole numbers.") from None
+        raise Invalid("per_page must be a whole number.", {"per_page": "Not a number."}) from None
     return page, min(max(1, per_page), MAX_PER_PAGE)
 
 

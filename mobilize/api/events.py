@@ -1,7 +1,8 @@
 """OSDI events, with Mobilize's names (timeslots, event_type, is_virtual...) where OSDI has none.
 
 Anyone may read public events; an organizer's token also sees its organizations'
-events and, for those only, the join link, instructions and private contact details.
+events and, for those only, the join link, instructions, private contact details and
+the co-host invitations not (yet) accepted.
 """
 
 from datetime import datetime
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mobilize.accounts.services import get_organization, organization_ids_for, organizations_for
 from mobilize.api.core import collection, endpoint, hal, iso, odata_filter, paginate
 from mobilize.core.errors import Invalid
-from mobilize.events import services, times
+from mobilize.events import cohosts, services, times
 from mobilize.events.models import ACCESSIBILITY, EVENT_TYPES, VISIBILITIES, Event
 
 # --- Output ---
@@ -44,6 +45,11 @@ def _timeslot_json(slot, tz_name: str) -> dict:
             "start_date": _local_iso(slot.start_at, tz_name), "end_date": _local_iso(slot.end_at, tz_name),
             "max_attendees": slot.capacity, "total_accepted": slot.seats_taken,
             "is_full": slot.seats_left == 0}
+
+
+def _invitation_json(invitation) -> dict:
+    return {"organization": invitation.organization.slug, "status": invitation.status,
+            "invited_date": iso(invitation.created_at), "responded_date": iso(invitation.responded_at)}
 
 
 def event_json(event: Event, full: bool = False) -> dict:
@@ -98,7 +104,8 @@ def event_json(event: Event, full: bool = False) -> dict:
     }
     if full:
         body.update(virtual_action_url=event.virtual_action_url or None, instructions=event.virtual_instructions,
-                    description_markdown=event.description)
+                    description_markdown=event.description,
+                    cohost_invitations=[_invitation_json(i) for i in cohosts.unanswered(event)])
     return body
 
 
@@ -165,7 +172,13 @@ class EventIn(BaseModel):
     accessibility_notes: str | None = None
     tags: list[str] | None = Field(None, max_length=services.MAX_TAGS)
     contact: ContactIn | None = None
-    cohost_organizations: list[str] | None = Field(None, max_length=services.MAX_COHOSTS)
+    cohost_organizations: list[str] | None = Field(
+        None, max_length=services.MAX_COHOSTS,
+        description="Slugs of every organization named as co-host. Each new one is invited (its organizers are "
+                    "mailed) and co-hosts only once one of them accepts: until then it is listed in the event's "
+                    "cohost_invitations (pending, or declined), not in cohost_organizations. An organization left "
+                    "out loses its invitation or stops co-hosting; one kept keeps its answer, so a declined "
+                    "invitation is not sent again unless it is left out and named again later.")
     max_guests: int | None = Field(None, ge=0, le=20)
 
 

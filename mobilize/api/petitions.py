@@ -6,18 +6,16 @@ validation, one signature per person, confirmation by email. Without a token
 it answers ``{}`` (as OSDI says), so it never tells whether an address had signed.
 """
 
-from flask import request, url_for
+from flask import url_for
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import joinedload
 
 from mobilize.accounts.services import require_member
 from mobilize.api.core import collection, endpoint, hal, iso, odata_filter, paginate
-from mobilize.core.auth import TOKEN_HEADER
-from mobilize.core.errors import Invalid, NotFound
+from mobilize.core.errors import NotFound
 from mobilize.core.urls import external_url
 from mobilize.extensions import db
 from mobilize.petitions import services, signing
-from mobilize.petitions.limits import sign_limits
 from mobilize.petitions.models import Petition, Signature
 
 
@@ -138,29 +136,21 @@ def _primary(items):
     return next((item for item in items if item.primary), items[0] if items else None)
 
 
-@endpoint("/petitions/<uuid:petition_id>/signatures", methods=("POST",), body=RecordSignature,
-          summary="Record a signature (OSDI record-signature helper); the person gets a confirmation email",
+@endpoint("/petitions/<uuid:petition_id>/signatures", methods=("POST",), body=RecordSignature, auth="required",
+          summary="Record a signature on your organization's petition (OSDI record-signature helper); the person "
+                  "gets a confirmation email unless you confirmed it. Supporters sign on the petition's page or widget",
           tag="petitions")
-@sign_limits(exempt_when=lambda: bool(request.headers.get(TOKEN_HEADER)))
 def record_signature(user, petition_id, body: RecordSignature):
     petition = signing.signable(petition_id)  # read once, as the signing service needs it
-    if user is not None:
-        require_member(user.id, petition.organization_id)
-    elif body.confirmed:
-        raise Invalid("Only a token of the petition's organization can record a confirmed signature.",
-                      {"confirmed": "Send your organization's token, or leave it false."})
+    require_member(user.id, petition.organization_id)
     address = _primary(body.person.postal_addresses)
     signer = signing.Signer(
         email=_primary(body.person.email_addresses).address, given_name=body.person.given_name,
         family_name=body.person.family_name, postal_code=address.postal_code if address else "",
         country=address.country if address else "", comment=body.comments, public=body.public, opt_in=body.opt_in,
     )
-    signature_id, created = signing.sign(
-        petition, signer, source="api", ip_address=None if user else request.remote_addr,
-        confirmed_by=user.id if user and body.confirmed else None,
-    )
-    if user is None:
-        return hal({})
+    signature_id, created = signing.sign(petition, signer, source="api", ip_address=None,
+                                         confirmed_by=user.id if body.confirmed else None)
     return hal(signature_json(db.session.get(Signature, signature_id)), status=201 if created else 200)
 
 

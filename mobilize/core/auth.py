@@ -9,10 +9,10 @@ TOKEN_HEADER = "OSDI-API-Token"
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    from mobilize.accounts.services import get_user
+def load_user(session_id: str):
+    from mobilize.accounts.services import user_for_session
 
-    return get_user(int(user_id))
+    return user_for_session(session_id)
 
 
 login_manager.login_view = "accounts.login"

@@ -10,12 +10,14 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_mailman import EmailMultiAlternatives
+from itsdangerous import BadData, URLSafeSerializer
 from jinja2 import TemplateNotFound
 from sqlalchemy import delete, or_, select, update
 
 from mobilize.core.dispatch import on_commit
 from mobilize.core.models import OutboundMail, utcnow
 from mobilize.core.sql import insert_or_nothing
+from mobilize.core.urls import external_url
 from mobilize.extensions import db
 from mobilize.extensions import mail as mail_extension
 
@@ -29,6 +31,7 @@ _smtp = threading.local()
 ATTACHMENT_BUILDERS: dict[str, Callable[..., dict | None]] = {}
 # Contexts of mail composed when it is sent, by template: see ``composed_context``.
 CONTEXT_BUILDERS: dict[str, Callable[..., dict | None]] = {}
+ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 def render_mail(template: str, **context) -> tuple[str, str, str | None]:
@@ -42,11 +45,31 @@ def render_mail(template: str, **context) -> tuple[str, str, str | None]:
     context.setdefault("public_url", current_app.config["PUBLIC_URL"])
     subject = env.get_template(f"mail/{template}.subject.txt").render(context).strip()
     text = env.get_template(f"mail/{template}.txt").render(context)
+    if "unsubscribe_url" in context:
+        text = text.rstrip("\n") + "\n\n" + env.get_template("mail/_unsubscribe.txt").render(context)
     try:
         html = env.get_template(f"mail/{template}.html").render(context)
     except TemplateNotFound:  # HTML is optional
         html = None
     return " ".join(subject.split()), text, html
+
+
+def _unsubscribe_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe")
+
+
+def unsubscribe_token(subscription_id: int) -> str:
+    """Signed, so only the person it was mailed to can use it; it never expires (RFC 8058)."""
+    return _unsubscribe_serializer().dumps(subscription_id)
+
+
+def subscription_id_for_token(token: str) -> int | None:
+    """The opt-in an unsubscribe token stands for; None for a forged or mangled one."""
+    try:
+        subscription_id = _unsubscribe_serializer().loads(token)
+    except BadData:
+        return None
+    return subscription_id if isinstance(subscription_id, int) else None
 
 
 def queue_mail(
@@ -64,8 +87,13 @@ def queue_mail(
     With a ``dedupe_key`` that was queued before, nothing is added and None
     is returned: that is how "exactly once" is kept across retries. One
     INSERT ... ON CONFLICT DO NOTHING, so a rush costs one statement a message.
-    Mail with a ``subscription_id`` is skipped if that opt-in is withdrawn first.
+    Mail with a ``subscription_id`` is bulk mail, sent because of that opt-in: it
+    carries a one-click unsubscribe (link and RFC 8058 headers), and is skipped if
+    the opt-in is withdrawn before it goes.
     """
+    if subscription_id is not None:
+        url = context["unsubscribe_url"] = external_url("people.unsubscribe", token=unsubscribe_token(subscription_id))
+        headers = {**(headers or {}), "List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": ONE_CLICK}
     subject, text, html = render_mail(template, **context)
     return _queue(to=to, subject=subject, text_body=text, html_body=html, headers=headers or {},
                   attachments=attachments or [], dedupe_key=dedupe_key, subscription_id=subscription_id)

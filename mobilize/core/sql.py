@@ -5,12 +5,31 @@ from functools import cache
 
 import psycopg
 from psycopg.rows import dict_row
-from sqlalchemy import text
+from sqlalchemy import BigInteger, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql.functions import FunctionElement
 
 from mobilize.extensions import db
+
+
+class epoch_seconds(FunctionElement):
+    """Whole seconds since 1970 of a UTCDateTime column, equal to ``int(value.timestamp())`` in Python."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_postgresql(element, compiler, **kw):
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element, compiler, **kw):
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
 
 
 def upsert(table):

@@ -8,6 +8,7 @@ from mobilize.accounts.services import get_organization
 from mobilize.core.auth import current_user_id
 from mobilize.core.errors import Conflict, Invalid
 from mobilize.core.forms import apply_errors
+from mobilize.core.urls import page_number
 from mobilize.delivery import services
 from mobilize.delivery.forms import DeliveryPlanForm
 from mobilize.events import times
@@ -51,7 +52,7 @@ def plan(slug: str, petition_id):
             return redirect(url_for("delivery.plan", slug=slug, petition_id=petition.uuid))
     if form.is_submitted():
         status = 422
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_number(request.args.get("page"))
     batches, more = services.history(current_user_id(), petition.id, page=page)
     return render_template(
         "delivery/plan.html", org=petition.organization, petition=petition, plan=saved, form=form,

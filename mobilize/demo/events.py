@@ -40,7 +40,7 @@ EVENTS = [
      "SoMa Community Center", "1 Folsom St", "San Francisco", "CA", 12, 10, 2),
 ]
 
-# Co-hosted events: title -> co-host's slug prefix.
+# Co-hosted events: title -> co-host's slug prefix. Set as accepted: the demo's organizations agree already.
 COHOSTS = {"Town hall with working parents": "parents-at-work"}
 
 
@@ -57,8 +57,6 @@ def _fields(spec, start: datetime) -> dict:
         "timeslots": [{"start_at": start + timedelta(days=7 * n), "end_at": start + timedelta(days=7 * n, hours=2),
                        "capacity": (40 if kind != "rally" else None)} for n in range(slots)],
     }
-    if title in COHOSTS:
-        fields["cohosts"] = [demo_organization(COHOSTS[title]).slug]
     if zipcode:
         fields.update(venue=venue, address_line1=street, locality=city, region=state, postal_code=zipcode)
     else:
@@ -75,6 +73,9 @@ def seed_events() -> str:
             continue
         user_id = db.session.scalar(select(Membership.user_id).where(Membership.organization_id == org.id))
         day = (datetime.now(ZoneInfo(spec[3])) + timedelta(days=spec[9])).date()
-        services.create_event(user_id, org.id, _fields(spec, datetime(day.year, day.month, day.day, spec[10])))
+        event = services.create_event(user_id, org.id, _fields(spec, datetime(day.year, day.month, day.day, spec[10])))
+        if spec[1] in COHOSTS:
+            event.cohosts.append(demo_organization(COHOSTS[spec[1]]))
+            db.session.commit()
         created += 1
     return f"events: {created} created"

@@ -148,7 +148,8 @@ class EventForm(FlaskForm):
                               validators=[Optional(), NumberRange(min=0, max=20)])
     cohosts = StringField("Co-hosting organizations", validators=[Optional(), Length(max=700)],
                           description="Their address names (as in /orgs/<name>/…), separated by commas. "
-                                      "Their organizers can see and manage this event.")
+                                      "Each is invited by mail; once one of its organizers accepts, the event "
+                                      "is listed under it too and its organizers can manage it.")
 
     SECTIONS = (
         ("About the event", ("title", "summary", "description", "event_type", "tags", "featured_image_url",

@@ -6,12 +6,25 @@ Times are stored in UTC; ``Event.timezone`` (an IANA name) is how they are shown
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, CheckConstraint, Column, Date, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import inspect as inspect_state
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from mobilize.accounts.models import Organization
+from mobilize.accounts.models import Organization, User
 from mobilize.core.models import BigId, PublicIdMixin, TimestampMixin, UTCDateTime
 from mobilize.extensions import db
 
@@ -19,7 +32,10 @@ EVENT_TYPES = ("rally", "meeting", "canvass", "phone_bank", "training", "webinar
 VISIBILITIES = ("public", "unlisted", "private")
 STATUSES = ("confirmed", "cancelled")
 ACCESSIBILITY = ("accessible", "not_accessible", "unknown")
+INVITATION_STATUSES = ("pending", "accepted", "declined")
 
+# Accepted co-hosts only: every listing, feed and right reads this table. Naming a
+# co-host makes a CohostInvitation; its organization's consent adds the row here.
 event_cohosts = Table(
     "event_cohosts",
     db.metadata,
@@ -110,10 +126,41 @@ class Event(PublicIdMixin, TimestampMixin, db.Model):
 
     organization: Mapped[Organization] = relationship(foreign_keys=[organization_id])
     cohosts: Mapped[list[Organization]] = relationship(secondary=event_cohosts)
+    cohost_invitations: Mapped[list["CohostInvitation"]] = relationship(
+        back_populates="event", order_by="CohostInvitation.id", cascade="all, delete-orphan", passive_deletes=True
+    )
     tags: Mapped[list[Tag]] = relationship(secondary=event_tags, order_by=Tag.name)
     timeslots: Mapped[list["Timeslot"]] = relationship(
         back_populates="event", order_by="Timeslot.start_at", cascade="all, delete-orphan"
     )
+
+
+class CohostInvitation(PublicIdMixin, TimestampMixin, db.Model):
+    """An organization named as an event's co-host, and its answer.
+
+    Withdrawing (the host drops the name) deletes the row, so naming it again
+    asks again; a declined one stays while the name stays, so saves do not ask again.
+    """
+
+    __tablename__ = "cohost_invitations"
+    __table_args__ = (
+        UniqueConstraint("event_id", "organization_id"),
+        CheckConstraint(f"status IN {INVITATION_STATUSES}", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), nullable=False)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(10), default="pending", nullable=False)
+    responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship(back_populates="cohost_invitations")
+    organization: Mapped[Organization] = relationship()
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
 
 
 class Timeslot(PublicIdMixin, TimestampMixin, db.Model):

@@ -22,11 +22,13 @@ from mobilize.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mobilize.core.markdown import render_markdown
 from mobilize.core.models import utcnow
 from mobilize.core.sql import upsert
-from mobilize.events import search, times
+from mobilize.core.urls import page_number
+from mobilize.events import cohosts, search, times
 from mobilize.events.models import (
     ACCESSIBILITY,
     EVENT_TYPES,
     VISIBILITIES,
+    CohostInvitation,
     Event,
     Tag,
     Timeslot,
@@ -37,7 +39,6 @@ from mobilize.extensions import db
 from mobilize.people.services import clean_email
 
 PAGE_SIZE = 20
-MAX_PAGE = 500
 MAX_DESCRIPTION = 20_000
 MAX_TIMESLOTS = 100
 MAX_TAGS = 10
@@ -177,12 +178,7 @@ def filters_from_args(args) -> EventFilters:
         raise Invalid("Give both a latitude and a longitude.", {"lat": "Both are needed."})
     if lat is not None:
         search.check_coordinates(lat, lng, "lat")
-    try:
-        page = int(_arg(args, "page") or 1)
-    except ValueError:
-        raise Invalid("The page must be a whole number.", {"page": "Not a number."}) from None
-    if not 1 <= page <= MAX_PAGE:
-        raise Invalid(f"Pages run from 1 to {MAX_PAGE}.", {"page": "Out of range."})
+    page = page_number(_arg(args, "page"))
     return EventFilters(event_types=types, tag=_arg(args, "tag").lower().lstrip("#") or None,
                         organization=_arg(args, "org") or None, start_date=start_date, end_date=end_date, mode=mode,
                         zipcode=zipcode or None, latitude=lat, longitude=lng, radius=radius, unit=unit, page=page,
@@ -376,6 +372,7 @@ def events_visible_to(user_id: int | None):
         clause = or_(clause, Event.organization_id.in_(org_ids), Event.id.in_(cohosted))
     return select(Event).where(clause).order_by(Event.id).options(
         selectinload(Event.timeslots), selectinload(Event.tags), selectinload(Event.cohosts),
+        selectinload(Event.cohost_invitations).joinedload(CohostInvitation.organization),
         joinedload(Event.organization))
 
 
@@ -617,7 +614,8 @@ def _set_tags(event: Event, names) -> None:
     event.tags = list(db.session.scalars(select(Tag).where(Tag.id.in_(ids)))) if ids else []
 
 
-def _set_cohosts(event: Event, slugs) -> None:
+def _cohost_organizations(slugs) -> list[Organization]:
+    """The organizations named, by their slugs; Invalid naming an unknown one."""
     slugs = [clean_text(s).lower() for s in (slugs or []) if clean_text(s)]
     if len(slugs) > MAX_COHOSTS:
         raise Invalid(f"At most {MAX_COHOSTS} co-hosts.", {"cohosts": "Too many."})
@@ -626,7 +624,7 @@ def _set_cohosts(event: Event, slugs) -> None:
     if missing:
         raise Invalid("Co-hosts are named by their organization's address name.",
                       {"cohosts": f"No organization called “{missing[0][:60]}”."})
-    event.cohosts = [org for org in orgs if org.id != event.organization_id]
+    return orgs
 
 
 def _place(event: Event) -> tuple:
@@ -646,21 +644,24 @@ def _record_significant_change(event: Event) -> None:
         hook(event.id)
 
 
-def _write(event: Event, fields: dict, is_host: bool) -> None:
-    """Apply ``fields``, reporting every field's problem at once rather than the first."""
-    if "cohosts" in fields and not is_host:
-        raise Forbidden("Only the host organization's organizers change the co-hosts.")
+def _write(event: Event, fields: dict) -> list[Organization] | None:
+    """Apply ``fields``, reporting every field's problem at once rather than the first.
+
+    Returns the co-hosts named, when ``fields`` names them, for ``cohosts.name_cohosts`` once the event is flushed.
+    """
     errors: dict[str, str] = {}
     messages: list[str] = []
 
-    def attempt(step, *args) -> None:
+    def attempt(step, *args):
         try:
-            step(*args)
+            return step(*args)
         except Invalid as error:
             for name, message in (error.fields or {"form": error.message}).items():
                 errors.setdefault(name, message)  # the first, most specific, problem per field
             messages.append(error.message)
+            return None
 
+    named = None
     with db.session.no_autoflush:  # nothing half-checked reaches the database
         before = (event.postal_code, event.latitude, event.longitude)
         attempt(_apply_fields, event, {k: v for k, v in fields.items() if k in EDITABLE})
@@ -674,16 +675,18 @@ def _write(event: Event, fields: dict, is_host: bool) -> None:
         if "tags" in fields:
             attempt(_set_tags, event, fields["tags"])
         if "cohosts" in fields:
-            attempt(_set_cohosts, event, fields["cohosts"])
+            named = attempt(_cohost_organizations, fields["cohosts"])
     if errors:
         raise Invalid(messages[0] if len(messages) == 1 else "Some fields need attention.", errors)
     if "description" in fields:
         event.description_html = render_markdown(event.description)
+    return named
 
 
 def create_event(user_id: int, organization_id: int, fields: dict) -> Event:
     """A new event hosted by the organization. ``fields`` holds Event's field names plus
-    ``timeslots`` (dicts with start_at, end_at, capacity), ``tags`` (names) and ``cohosts`` (slugs)."""
+    ``timeslots`` (dicts with start_at, end_at, capacity), ``tags`` (names) and ``cohosts`` (slugs: invited,
+    they co-host once they accept)."""
     require_member(user_id, organization_id)
     event = Event(organization_id=organization_id, created_by_id=user_id, timezone="", title="")
     for name, column in Event.__table__.columns.items():  # the column defaults, before the rules read them
@@ -691,7 +694,10 @@ def create_event(user_id: int, organization_id: int, fields: dict) -> Event:
             setattr(event, name, column.default.arg)
     db.session.add(event)
     try:
-        _write(event, {"timeslots": [], **fields}, is_host=True)
+        named = _write(event, {"timeslots": [], **fields})
+        db.session.flush()
+        if named is not None:
+            cohosts.name_cohosts(user_id, event, named, is_host=True)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -704,8 +710,10 @@ def update_event(user_id: int, event_uuid, fields: dict) -> Event:
     event = event_for_organizer(user_id, event_uuid, lock=True)
     before = (_place(event), _schedule(event))
     try:
-        _write(event, fields, is_host=_is_host(user_id, event))
+        named = _write(event, fields)
         db.session.flush()
+        if named is not None:
+            cohosts.name_cohosts(user_id, event, named, is_host=_is_host(user_id, event))
         if event.status == "confirmed" and (_place(event), _schedule(event)) != before:
             _record_significant_change(event)
         event.modified_at = utcnow()  # also when only timeslots, tags or co-hosts changed: sync sees it
@@ -751,7 +759,7 @@ def copy_fields(event: Event) -> dict:
     fields = {name: getattr(event, name) for name in EDITABLE}
     fields["title"] = event.title
     fields["tags"] = [tag.name for tag in event.tags]
-    fields["cohosts"] = [org.slug for org in event.cohosts]
+    fields["cohosts"] = [org.slug for org in cohosts.named(event)]
     fields["timeslots"] = [{"start_at": slot.start_at, "end_at": slot.end_at, "capacity": slot.capacity}
                            for slot in active_timeslots(event)]
     return fields

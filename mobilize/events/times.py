@@ -3,24 +3,13 @@ display in the event's zone with its abbreviation ("Sat 5 Dec, 6:00 PM EST").
 """
 
 from datetime import UTC, date, datetime
-from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from mobilize.core.errors import Invalid
+from mobilize.core.zones import zone, zone_names  # noqa: F401 - events' callers use them as times.zone
 
-
-@cache
-def zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def zone(name: str, field: str = "timezone") -> ZoneInfo:
-    """The zone called ``name`` or Invalid; any name in the IANA database works."""
-    name = (name or "").strip()
-    if name not in zone_names():
-        raise Invalid("Choose a time zone from the list, like America/New_York.",
-                      {field: f"“{name[:64]}” is not an IANA time zone."})
-    return ZoneInfo(name)
+# Times an event, a send or a deadline may take: beyond these, date arithmetic overflows and no one means it.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
 
 
 def to_utc(wall: datetime, tz: ZoneInfo, field: str = "timeslots") -> datetime:
@@ -29,6 +18,9 @@ def to_utc(wall: datetime, tz: ZoneInfo, field: str = "timeslots") -> datetime:
     A time that never happens (the hour skipped when clocks go forward) is an
     error; a time that happens twice (clocks going back) means the first one.
     """
+    if not EARLIEST_YEAR <= wall.year <= LATEST_YEAR:
+        raise Invalid("That date is out of range.",
+                      {field: f"Choose a date between {EARLIEST_YEAR} and {LATEST_YEAR}."})
     if wall.tzinfo is not None:
         return wall.astimezone(UTC)
     local = wall.replace(tzinfo=tz, fold=0)

@@ -7,7 +7,7 @@ from mobilize.accounts import services as accounts
 from mobilize.accounts.forms import EmptyForm
 from mobilize.core.auth import current_user_id
 from mobilize.core.errors import DomainError, Invalid, NotFound
-from mobilize.events import calendar_links, services, times
+from mobilize.events import calendar_links, cohosts, services, times
 from mobilize.events.forms import TYPE_LABELS, EventForm, SearchForm, event_form_for
 from mobilize.events.services import EventFilters
 from mobilize.reminders import services as reminders
@@ -89,7 +89,30 @@ def _event_in(org, event_id):
 def manage(slug: str):
     org = _org(slug)
     upcoming, past = services.managed_events(current_user_id(), org.id)
-    return render_template("events/manage.html", org=org, upcoming=upcoming, past=past, empty_form=EmptyForm())
+    return render_template("events/manage.html", org=org, upcoming=upcoming, past=past, empty_form=EmptyForm(),
+                           invitations=cohosts.pending_for(current_user_id(), org.id))
+
+
+@bp.route("/orgs/<slug>/cohost-invitations/<uuid:invitation_id>", methods=["GET", "POST"])
+@login_required
+def invitation(slug: str, invitation_id):
+    """An invitation to co-host, for the invited organization's organizers: accept or decline it."""
+    org = _org(slug)
+    found = cohosts.invitation_for(current_user_id(), invitation_id)
+    if found.organization_id != org.id:
+        raise NotFound(cohosts.GONE)
+    form = EmptyForm()
+    if form.validate_on_submit() and request.form.get("answer") in ("accept", "decline"):
+        accept = request.form["answer"] == "accept"
+        cohosts.respond(current_user_id(), invitation_id, accept)
+        if accept:
+            flash(f"{org.name} co-hosts “{found.event.title}” now.", "success")
+            return redirect(url_for("events.show", event_id=found.event.uuid))
+        flash(f"{org.name} does not co-host “{found.event.title}”.", "info")
+        return redirect(url_for("events.manage", slug=org.slug))
+    event = found.event
+    return render_template("events/invitation.html", org=org, invitation=found, event=event,
+                           slots=services.active_timeslots(event), form=form)
 
 
 def _save(form: EventForm, org, event=None):
@@ -110,8 +133,10 @@ def _save(form: EventForm, org, event=None):
 
 def _editor(form: EventForm, org, event=None, heading: str = "New event"):
     """The editor page; 422 when it shows errors."""
-    return render_template("events/form.html", form=form, org=org, event=event, heading=heading,
-                           zone_names=sorted(times.zone_names())), (422 if form.errors or form.form_errors else 200)
+    page = render_template("events/form.html", form=form, org=org, event=event, heading=heading,
+                           zone_names=sorted(times.zone_names()),
+                           cohost_answers=cohosts.answers(event) if event else [])
+    return page, (422 if form.errors or form.form_errors else 200)
 
 
 @bp.route("/orgs/<slug>/events/new", methods=["GET", "POST"])

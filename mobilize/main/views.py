@@ -1,12 +1,15 @@
-"""The home page, health check and, in development, the mail outbox."""
+"""The home page, health check, favicon and, in the embedded setup, the mail outbox for site administrators."""
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from flask_login import current_user
 from sqlalchemy import text
 
+from mobilize.accounts.admins import require_site_admin
+from mobilize.core.auth import current_user_id
 from mobilize.events.services import EventFilters, search_events
-from mobilize.extensions import db
+from mobilize.extensions import db, login_manager
 from mobilize.petitions.services import listed_petitions
 
 bp = Blueprint("main", __name__)
@@ -19,6 +22,12 @@ def home():
     return render_template("main/home.html", results=upcoming, filters=upcoming.filters, petitions=petitions)
 
 
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers and feed readers ask for it at the root, whatever the page says."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", max_age=86400)
+
+
 @bp.route("/healthz")
 def health():
     db.session.execute(text("SELECT 1"))
@@ -27,15 +36,19 @@ def health():
 
 def _outbox_files() -> list[Path]:
     folder = Path(current_app.config["MAIL_FILE_PATH"])
-    if not current_app.config["SHOW_DEV_OUTBOX"] or not folder.is_dir():
+    if not folder.is_dir():
         return []
     return sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True)[:100]
 
 
 @bp.route("/dev/outbox")
 def outbox():
+    """Mail holds reset links and supporters' addresses: only in the embedded setup, only for site administrators."""
     if not current_app.config["SHOW_DEV_OUTBOX"]:
         abort(404)
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    require_site_admin(current_user_id())
     messages = [(p.name, p.read_text(errors="replace")) for p in _outbox_files()]
     return render_template("main/outbox.html", messages=messages, folder=current_app.config["MAIL_FILE_PATH"])
 

@@ -48,3 +48,4 @@ class Subscription(TimestampMixin, db.Model):
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     person: Mapped[Person] = relationship(back_populates="subscriptions")
+    organization: Mapped["Organization"] = relationship()  # noqa: F821 - accounts' model, by name

@@ -1,10 +1,15 @@
-"""Finding people by email, and their opt-ins."""
+"""Finding people by email, and their opt-ins (and leaving them)."""
+
+import uuid
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select, union_all
+from flask import current_app
+from itsdangerous import BadData, URLSafeSerializer
+from sqlalchemy import select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
-from mobilize.core.errors import Invalid
+from mobilize.core.errors import Invalid, NotFound
+from mobilize.core.mail import subscription_id_for_token
 from mobilize.core.models import utcnow
 from mobilize.core.sql import insert_loaded, insert_or_nothing
 from mobilize.extensions import db
@@ -124,3 +129,46 @@ def people_visible_to(user_id: int):
 
 def person_visible_to(user_id: int, person_uuid) -> Person | None:
     return db.session.scalar(people_visible_to(user_id).where(Person.uuid == person_uuid))
+
+
+# Unsubscribing: the link in every bulk mail (see core.mail.queue_mail).
+
+BAD_LINK = "This unsubscribe link is not valid. Copy the whole link from the email."
+
+
+def _legacy_subscription_id(token: str) -> int | None:
+    """Links mailed before every bulk mail carried one: [person uuid, organization id], signed.
+
+    They never expire (RFC 8058), so they keep working.
+    """
+    try:
+        person_hex, organization_id = URLSafeSerializer(
+            current_app.config["SECRET_KEY"], salt="announcement-unsubscribe").loads(token)
+        person_uuid = uuid.UUID(person_hex)
+    except (BadData, ValueError, TypeError):
+        return None
+    return db.session.scalar(select(Subscription.id).join(Person, Person.id == Subscription.person_id).where(
+        Person.uuid == person_uuid, Subscription.organization_id == organization_id))
+
+
+def subscription_for_token(token: str) -> Subscription:
+    """The opt-in an unsubscribe link is for; NotFound for a bad link."""
+    subscription_id = subscription_id_for_token(token) or _legacy_subscription_id(token)
+    subscription = db.session.get(Subscription, subscription_id) if subscription_id else None
+    if subscription is None:
+        raise NotFound(BAD_LINK)
+    return subscription
+
+
+def unsubscribe(token: str) -> Subscription:
+    """Stop the organization's mail to this person at once, including mail already in the outbox."""
+    subscription = subscription_for_token(token)
+    db.session.execute(
+        update(Subscription)
+        .where(Subscription.id == subscription.id, Subscription.unsubscribed_at.is_(None))
+        .values(unsubscribed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(subscription)
+    return subscription

@@ -168,6 +168,14 @@ def close_due_petitions() -> int:
     return len(closed)
 
 
+def current_count(petition_id: int) -> int:
+    """The count with the signatures confirmed since the last fold: for the one who just confirmed, who
+    should see their own signature counted. One statement, so a fold meanwhile changes nothing."""
+    pending = select(func.coalesce(func.sum(CountDelta.delta), 0)).where(CountDelta.petition_id == petition_id)
+    return db.session.scalar(select(PetitionCount.signatures + pending.scalar_subquery())
+                             .where(PetitionCount.petition_id == petition_id)) or 0
+
+
 def count_lag(petition_id: int) -> int:
     """Signatures confirmed but not yet folded into the shown count (tests and diagnostics)."""
     return db.session.scalar(

@@ -79,11 +79,16 @@ class PetitionForm(FlaskForm):
 
 
 class TargetForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    title = StringField("Title", validators=[Optional(), Length(max=200)], description="e.g. Chief Executive")
-    organization = StringField("Organization", validators=[Optional(), Length(max=200)])
-    email = EmailField("Email", validators=[Optional(), Length(max=320)], description="For delivery; never shown.")
-    phone = StringField("Phone", validators=[Optional(), Length(max=40)], description="Optional; never shown.")
+    """Shown on the petition's edit page beside PetitionForm: its own ids, so labels and fields pair up."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)], id="target-name")
+    title = StringField("Title", validators=[Optional(), Length(max=200)], description="e.g. Chief Executive",
+                        id="target-title")
+    organization = StringField("Organization", validators=[Optional(), Length(max=200)], id="target-organization")
+    email = EmailField("Email", validators=[Optional(), Length(max=320)], description="For delivery; never shown.",
+                       id="target-email")
+    phone = StringField("Phone", validators=[Optional(), Length(max=40)], description="Optional; never shown.",
+                        id="target-phone")
 
 
 class UpdateForm(FlaskForm):
@@ -101,8 +106,8 @@ class BulkInvalidateForm(InvalidateForm):
     ip = StringField("From IP address", validators=[Optional(), Length(max=45)])
     email_domain = StringField("Email domain", validators=[Optional(), Length(max=253)],
                                description="e.g. spam.example: every address ending @spam.example.")
-    signed_after = DateTimeLocalField("Signed from (UTC)", validators=[Optional()], format="%Y-%m-%dT%H:%M")
-    signed_before = DateTimeLocalField("Signed before (UTC)", validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    signed_after = DateTimeLocalField("Signed from", validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    signed_before = DateTimeLocalField("Signed before", validators=[Optional()], format="%Y-%m-%dT%H:%M")
 
 
 class SignatureFilterForm(FlaskForm):

@@ -1,4 +1,4 @@
-"""Rate limits on signing (Flask-Limiter, on Redis in production), shared by the page, the widget and the API.
+"""Rate limits on signing (Flask-Limiter, on Redis in production), shared by the page and the widget.
 
 Two limits: per IP address per petition, and one for all signing together so
 a flood cannot take the database down. Both are read from the config on each
@@ -25,15 +25,13 @@ def _everyone() -> str:
     return "all"
 
 
-def sign_limits(exempt_when=None):
-    """Both limits, on POST, for a view that signs; ``exempt_when`` spares trusted callers (API tokens)."""
+def sign_limits():
+    """Both limits, on POST, for a view that signs."""
 
     def decorator(view):
         view = limiter.shared_limit(lambda: current_app.config["PETITION_SIGN_RATE_LIMIT"], "petition-sign-ip",
-                                    key_func=_ip_and_petition, methods=["POST"], error_message=PER_IP_MESSAGE,
-                                    exempt_when=exempt_when)(view)
+                                    key_func=_ip_and_petition, methods=["POST"], error_message=PER_IP_MESSAGE)(view)
         return limiter.shared_limit(lambda: current_app.config["PETITION_SIGN_GLOBAL_RATE_LIMIT"], "petition-sign",
-                                    key_func=_everyone, methods=["POST"], error_message=GLOBAL_MESSAGE,
-                                    exempt_when=exempt_when)(view)
+                                    key_func=_everyone, methods=["POST"], error_message=GLOBAL_MESSAGE)(view)
 
     return decorator

@@ -26,8 +26,9 @@ from mobilize.core.errors import Invalid, retry_after
 from mobilize.core.forms import apply_errors
 from mobilize.core.security import embeddable
 from mobilize.core.urls import external_url
+from mobilize.events import times
 from mobilize.extensions import csrf
-from mobilize.petitions import export, forms, services, signing
+from mobilize.petitions import counting, export, forms, services, signing
 from mobilize.petitions.limits import sign_limits
 from mobilize.petitions.models import Petition
 
@@ -194,7 +195,8 @@ def confirm(token: str):
 @bp.get("/petitions/<slug>/thanks")
 def thanks(slug: str):
     petition = services.public_petition(slug)
-    return render_template("petitions/thanks.html", petition=petition, share=share_links(petition))
+    return render_template("petitions/thanks.html", petition=petition, share=share_links(petition),
+                           count=counting.current_count(petition.id))
 
 
 # ------------------------------------------------------------------ organizers
@@ -327,9 +329,11 @@ def invalidate_bulk(slug: str, petition_id):
     form = forms.BulkInvalidateForm()
     if form.validate_on_submit():
         try:
+            zone = times.zone(petition.organization.timezone)
             invalidation = services.invalidate_signatures(
                 current_user_id(), petition.id, form.reason.data, ip=form.ip.data, email_domain=form.email_domain.data,
-                signed_after=_utc(form.signed_after.data), signed_before=_utc(form.signed_before.data),
+                signed_after=form.signed_after.data and times.to_utc(form.signed_after.data, zone, "signed_after"),
+                signed_before=form.signed_before.data and times.to_utc(form.signed_before.data, zone, "signed_before"),
             )
         except Invalid as error:
             apply_errors(form, error)

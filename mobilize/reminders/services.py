@@ -17,7 +17,7 @@ from mobilize.accounts.models import Membership, User
 from mobilize.core.errors import Forbidden, Invalid, NotFound
 from mobilize.core.mail import queue_mail
 from mobilize.core.models import OutboundMail, utcnow
-from mobilize.core.sql import plan_for_these_values, upsert
+from mobilize.core.sql import epoch_seconds, plan_for_these_values, upsert
 from mobilize.core.urls import external_url
 from mobilize.events import calendar_links
 from mobilize.events import services as events
@@ -49,6 +49,11 @@ def _sent_before(key):
 
 def _sql_key(prefix: str, column, suffix: str = ""):
     return literal(prefix, String) + cast(column, String) + literal(suffix, String)
+
+
+def reminder_key(place_id: int, minutes: int, start_at: datetime) -> str:
+    """Once per place, offset and start time: a timeslot moved after its reminder went gets one for its new time."""
+    return f"reminder:{place_id}:{minutes}:{int(start_at.timestamp())}"
 
 
 # ------------------------------------------------------------------ reminder offsets
@@ -152,7 +157,9 @@ def due_reminders(minutes: int, now: datetime, after: int = 0, limit: int = BATC
         .where(Place.status == "confirmed", Timeslot.deleted_at.is_(None),
                Timeslot.start_at > now, Timeslot.start_at <= now + offset,
                Event.status == "confirmed", Event.deleted_at.is_(None), _uses_offset(minutes),
-               ~_sent_before(_sql_key("reminder:", Place.id, f":{minutes}")), Place.id > after)
+               ~_sent_before(_sql_key("reminder:", Place.id, f":{minutes}:")
+                              + cast(epoch_seconds(Timeslot.start_at), String)),
+               Place.id > after)
         .order_by(Place.id).limit(limit)
     ).all()
     shorter = _next_shorter(minutes, {event_id for _, event_id, _, _ in rows})
@@ -186,7 +193,7 @@ def queue_reminder(place: Place, minutes: int) -> bool:
         "google_url": calendar_links.google(event, slot), "outlook_url": calendar_links.outlook(event, slot),
         **details(attendance, {place.timeslot_id: place.status}),
     }
-    return queue_mail(attendance.person.email, "reminder", dedupe_key=f"reminder:{place.id}:{minutes}",
+    return queue_mail(attendance.person.email, "reminder", dedupe_key=reminder_key(place.id, minutes, slot.start_at),
                       **context) is not None
 
 

@@ -21,7 +21,7 @@ from flask_login import login_required
 from mobilize.core.auth import current_user_id
 from mobilize.core.errors import DomainError, NotFound
 from mobilize.core.forms import apply_errors
-from mobilize.core.urls import safe_next
+from mobilize.core.urls import page_number, safe_next
 from mobilize.events.models import Event
 from mobilize.events.times import format_when
 from mobilize.extensions import limiter
@@ -178,7 +178,7 @@ def _filter_form(event: Event) -> forms.AttendeeFilterForm:
 def attendees(slug: str, event_uuid):
     event = services.event_for_organizer(current_user_id(), slug, event_uuid)
     filter_form = _filter_form(event)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_number(request.args.get("page"))
     per_page = 50
     rows, total = services.attendee_page(event, page=page, per_page=per_page, **_filters(event, filter_form))
     move_choices = [(str(s.uuid), services.slot_label(s, event.timezone)) for s in services.open_timeslots(event)]

@@ -1,8 +1,13 @@
-import pytest
+import re
+from types import SimpleNamespace
 
-from mobilize.accounts import services
+import pytest
+from limits.storage import MemoryStorage
+
+from mobilize.accounts import services, throttle
 from mobilize.core.errors import Conflict, Forbidden, Invalid
 from tests.support.factories import PASSWORD
+from tests.support.infra import body_text
 
 
 def test_sign_up_creates_owner_of_new_organization(make):
@@ -95,3 +100,60 @@ def test_password_reset_for_unknown_email_sends_nothing(send_queued_mail):
 def test_forged_reset_token_is_invalid():
     with pytest.raises(Invalid):
         services.reset_password("forged.token.value", "whatever password")
+
+
+def test_sign_up_link_cannot_finish_once_the_email_has_an_account(send_queued_mail, smtp_server):
+    services.request_sign_up("late@example.org", "Late", "Late Org")
+    send_queued_mail()
+    token = re.search(r"/signup/finish/(\S+)", body_text(smtp_server.wait_for(1, to="late@example.org")[0])).group(1)
+    assert services.pending_sign_up(token)["email"] == "late@example.org"
+    services.sign_up("late@example.org", "Via CLI", PASSWORD)
+    with pytest.raises(Conflict):
+        services.finish_sign_up(token, "a long enough password")
+    with pytest.raises(Invalid):
+        services.finish_sign_up(token + "x", "a long enough password")
+
+
+def test_session_ids_name_the_password_so_a_new_one_disowns_them(make):
+    user, _ = make.organizer()
+    old = user.get_id()
+    assert services.user_for_session(old).id == user.id
+    services.change_password(user.id, PASSWORD, "another long password")
+    assert user.get_id() != old and user.get_id().startswith(f"{user.id}:")
+    assert services.user_for_session(old) is None
+    assert services.user_for_session(user.get_id()).id == user.id
+    for forged in (str(user.id), f"{user.id}:", "x:y", ""):
+        assert services.user_for_session(forged) is None
+
+
+def test_waits_double_after_a_few_failures_then_the_account_locks():
+    email = "target@example.org"
+    for _ in range(throttle.SLOW_AFTER - 1):
+        assert throttle.record_failure(email) is False
+    assert throttle.wait_seconds(email) == 0
+    waits = []
+    for _ in range(throttle.SLOW_AFTER, throttle.LOCK_AFTER):
+        assert throttle.record_failure(email) is False
+        waits.append(throttle.wait_seconds(email))
+    assert all(2 ** n - 1 <= wait <= 2 ** n for n, wait in enumerate(waits, start=1))  # whole seconds left
+    assert throttle.record_failure(email) is True
+    assert throttle.LOCK_SECONDS - 2 <= throttle.wait_seconds(email) <= throttle.LOCK_SECONDS
+    assert throttle.wait_seconds("other@example.org") == 0
+    throttle.clear(email)
+    assert throttle.wait_seconds(email) == 0
+
+
+def test_log_in_works_and_is_throttled_while_the_limit_store_fails(make, monkeypatch):
+    class Down:
+        def __getattr__(self, name):
+            raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(throttle, "limiter", SimpleNamespace(limiter=SimpleNamespace(storage=Down())))
+    monkeypatch.setattr(throttle, "_this_process", MemoryStorage())
+    user, _ = make.organizer()
+    assert services.authenticate(user.email, PASSWORD).id == user.id
+    for _ in range(throttle.SLOW_AFTER):
+        with pytest.raises(Invalid):
+            services.authenticate(user.email, "wrong password")
+    with pytest.raises(services.TooManyAttempts):
+        services.authenticate(user.email, PASSWORD)

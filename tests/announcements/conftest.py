@@ -90,3 +90,12 @@ def batches_of(app, monkeypatch):
         monkeypatch.setitem(app.config, "ANNOUNCEMENT_RATE_PER_MINUTE", 1)
 
     return set_size
+
+
+def unsubscribe_token(person, org) -> str:
+    """The token of the unsubscribe link in the person's bulk mail from the organization."""
+    from mobilize.core.mail import unsubscribe_token as token_for
+    from mobilize.people.models import Subscription
+
+    return token_for(db.session.scalar(select(Subscription.id).where(
+        Subscription.person_id == person.id, Subscription.organization_id == org.id)))

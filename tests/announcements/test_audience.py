@@ -10,11 +10,13 @@ from mobilize.core.errors import Invalid
 from mobilize.core.models import utcnow
 from mobilize.events.models import Timeslot
 from mobilize.extensions import db
+from mobilize.people import services as people
 from mobilize.people.services import find_or_create_person, subscribe
 from mobilize.petitions import services as petitions
 from mobilize.petitions import signing
 from mobilize.petitions.models import Signature
 from mobilize.rsvps import services as rsvps
+from tests.announcements.conftest import unsubscribe_token
 
 
 def recipients(announcement) -> list[str]:
@@ -30,7 +32,7 @@ def test_audience_is_the_organizations_opted_in_supporters_still_subscribed(make
     db.session.commit()
     announcement = announcements.announcement(user, org)
 
-    services.unsubscribe(services.unsubscribe_token(leaving.uuid, org.id))
+    people.unsubscribe(unsubscribe_token(leaving, org))
 
     assert recipients(announcement) == [staying.email]
     assert never.email not in recipients(announcement)
@@ -40,7 +42,7 @@ def test_audience_is_the_organizations_opted_in_supporters_still_subscribed(make
 def test_resubscribing_after_an_unsubscribe_brings_the_supporter_back(make, announcements):
     user, org = make.organizer()
     (fan,) = announcements.supporters(org, 1)
-    services.unsubscribe(services.unsubscribe_token(fan.uuid, org.id))
+    people.unsubscribe(unsubscribe_token(fan, org))
     announcement = announcements.announcement(user, org)
     assert recipients(announcement) == []
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from mobilize.announcements import services
 from mobilize.core.models import utcnow
+from tests.announcements.conftest import unsubscribe_token
 from tests.support.session import log_in_browser
 
 pytestmark = pytest.mark.browser
@@ -69,7 +69,7 @@ def test_form_on_a_phone_shows_errors_beside_the_fields(browser, live_server, ma
 def test_supporter_unsubscribes_from_the_page(page, live_server, make, announcements):
     _, org = make.organizer(org="Working Parents United")
     (fan,) = announcements.supporters(org, 1)
-    page.goto(f"{live_server}/unsubscribe/{services.unsubscribe_token(fan.uuid, org.id)}")
+    page.goto(f"{live_server}/unsubscribe/{unsubscribe_token(fan, org)}")
     assert page.get_by_role("heading", name=f"Unsubscribe from {org.name}?").is_visible()
     page.screenshot(path=f"{SHOTS}/unsubscribe_confirm.png", full_page=True)
 

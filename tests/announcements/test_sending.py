@@ -12,6 +12,8 @@ from mobilize.announcements import services
 from mobilize.announcements.models import Announcement
 from mobilize.core.models import utcnow
 from mobilize.extensions import db
+from mobilize.people import services as people
+from tests.announcements.conftest import unsubscribe_token
 
 
 def recipients_of(announcements, announcement) -> Counter:
@@ -133,7 +135,7 @@ def test_an_unsubscribe_between_batches_stops_the_later_mail(make, announcements
     already_queued, not_yet = fans[0], fans[5]
 
     for fan in (already_queued, not_yet):
-        services.unsubscribe(services.unsubscribe_token(fan.uuid, org.id))
+        people.unsubscribe(unsubscribe_token(fan, org))
     announcements.send_all(announcement)
     send_queued_mail()
 

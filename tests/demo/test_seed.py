@@ -24,3 +24,17 @@ def test_cli_creates_organizer_and_prints_working_token(app, client):
     assert client.get("/api/v1/people", headers={"OSDI-API-Token": token}).status_code == 200
     unknown = runner.invoke(args=["organizers", "token", "nobody@example.org"])
     assert unknown.exit_code != 0 and "No organizer" in unknown.output
+
+
+def test_the_first_start_mails_no_one(app):
+    """Seeding, then every sweep the beat runs at once, leaves the outbox empty."""
+    from mobilize.core.models import OutboundMail
+    from mobilize.petitions import counting
+    from mobilize.reminders import services as reminders
+
+    assert app.test_cli_runner().invoke(args=["demo", "seed"]).exit_code == 0
+    counting.fold_counts()
+    for sweep in (reminders.send_update_mails, reminders.send_due_reminders, reminders.send_due_notices,
+                  reminders.send_followups, reminders.send_milestone_mails):
+        sweep()
+    assert db.session.scalars(select(OutboundMail.to)).all() == []

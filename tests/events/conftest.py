@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from mobilize.core.models import utcnow
-from mobilize.events import services
+from mobilize.events import cohosts, services
 
 
 def event_fields(**overrides) -> dict:
@@ -30,3 +30,14 @@ def new_event():
         return services.create_event(user.id, org.id, event_fields(**overrides))
 
     return create
+
+
+@pytest.fixture
+def accept_cohosting():
+    """accept(user, org): the org's organizer accepts every invitation to co-host it has."""
+
+    def accept(user, org):
+        for invitation in cohosts.pending_for(user.id, org.id):
+            cohosts.respond(user.id, invitation.uuid, accept=True)
+
+    return accept

@@ -114,12 +114,13 @@ def test_an_event_with_several_timeslots_is_listed_once_at_its_next_one(make):
     assert len(hits) == 1 and hits[0].next_start == start + timedelta(days=1)
 
 
-def test_filters_by_type_tag_organization_and_mode(make, new_event):
+def test_filters_by_type_tag_organization_and_mode(make, new_event, accept_cohosting):
     user, org = make.organizer()
     other_user, other = make.organizer(org="Parents")
     new_event(user, org, title="Rally", event_type="rally", tags=["Remote Work"])
     new_event(user, org, title="Phone bank", event_type="phone_bank", is_virtual=True, tags=["calls"])
     cohosted = new_event(other_user, other, title="Cohosted", cohosts=[org.slug], tags=[])
+    accept_cohosting(user, org)
 
     def titles(**args):
         return sorted(h.event.title for h in search_events(filters_from_args(MultiDict(args))).hits)

@@ -125,12 +125,14 @@ def test_removed_timeslots_are_kept_as_deleted_rows(make, new_event, db):
     assert db.session.scalar(select(Timeslot).where(Timeslot.deleted_at.is_not(None))) is not None
 
 
-def test_cohosts_manage_but_only_the_host_deletes_or_changes_cohosts(make, new_event):
+def test_cohosts_manage_but_only_the_host_deletes_or_changes_cohosts(make, new_event, accept_cohosting):
     user, org = make.organizer()
     cohost_user, cohost = make.organizer(org="Cohost")
     stranger, _ = make.organizer(org="Stranger")
     event = new_event(user, org, cohosts=[cohost.slug, org.slug])
+    accept_cohosting(cohost_user, cohost)
     assert event.cohosts == [cohost]  # the host is not its own co-host
+    assert services.update_event(cohost_user.id, event.uuid, {"cohosts": [cohost.slug]}).cohosts == [cohost]
     assert services.update_event(cohost_user.id, event.uuid, {"title": "Better"}).title == "Better"
     with pytest.raises(Forbidden):
         services.update_event(cohost_user.id, event.uuid, {"cohosts": []})

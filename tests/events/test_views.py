@@ -135,10 +135,11 @@ def test_organizer_of_another_organization_cannot_see_or_change_the_editor(clien
     assert services.public_event(event.uuid, user.id).status == "confirmed"
 
 
-def test_cohost_organizers_manage_the_event_from_their_own_organization(client, make, new_event):
+def test_cohost_organizers_manage_the_event_from_their_own_organization(client, make, new_event, accept_cohosting):
     user, org = make.organizer()
     cohost_user, cohost = make.organizer(org="Cohost")
     event = new_event(user, org, cohosts=[cohost.slug])
+    accept_cohosting(cohost_user, cohost)
     login(client, cohost_user)
     assert event.title in client.get(f"/orgs/{cohost.slug}/events").get_data(as_text=True)
     assert client.get(f"/orgs/{cohost.slug}/events/{event.uuid}/edit").status_code == 200

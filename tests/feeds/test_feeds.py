@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mobilize.core.models import utcnow
+from mobilize.events import cohosts
 from mobilize.events import services as events
 from mobilize.events.models import Event
 from mobilize.extensions import db
@@ -131,6 +132,8 @@ def test_organization_feed_holds_hosted_and_cohosted_public_events(client, make,
     own = new_event(user, org)
     cohosted = new_event(other_user, other, cohosts=[org.slug], title="Partner rally")
     new_event(other_user, other, title="Partner only")
+    assert parse(client.get(f"/orgs/{org.slug}/events.ics").data).uids() == uids(own)  # not until it accepts
+    cohosts.respond(user.id, cohosts.pending_for(user.id, org.id)[0].uuid, accept=True)
     feed = parse(client.get(f"/orgs/{org.slug}/events.ics").data)
     assert feed.uids() == uids(own) | uids(cohosted)
     assert str(feed.calendar["X-WR-CALNAME"]) == f"{org.name} events"

@@ -7,6 +7,7 @@ from flask import current_app
 from sqlalchemy import update
 
 from mobilize.accounts import services as accounts
+from mobilize.events import cohosts
 from mobilize.events import services as events
 from mobilize.events.models import Event, Timeslot
 from mobilize.extensions import db
@@ -106,10 +107,12 @@ def test_a_change_in_one_organization_leaves_another_organizations_feed_cached(c
 
 def test_becoming_a_cohost_refreshes_the_cohosts_feed(client, make, new_event, parse):
     user, org = make.organizer()
-    _, partner = make.organizer(org="Partner Org")
+    partner_user, partner = make.organizer(org="Partner Org")
     event = new_event(user, org)
     assert parse(client.get(f"/orgs/{partner.slug}/events.ics").data).uids() == set()
     events.update_event(user.id, event.uuid, {"cohosts": [partner.slug]})
+    assert parse(client.get(f"/orgs/{partner.slug}/events.ics").data).uids() == set()  # invited, not yet co-hosting
+    cohosts.respond(partner_user.id, cohosts.pending_for(partner_user.id, partner.id)[0].uuid, accept=True)
     assert parse(client.get(f"/orgs/{partner.slug}/events.ics").data).uids() == {
         ical.uid(event.timeslots[0].uuid)}
     events.update_event(user.id, event.uuid, {"cohosts": []})

@@ -411,3 +411,30 @@ def _bulk_signatures(db, petition, rows):
         for pid in ids
     ])
     db.session.commit()
+
+
+def test_organizers_see_signing_times_in_their_zone_and_ip_addresses_only_where_they_invalidate(client, db, petitions):
+    from datetime import UTC, datetime
+
+    from mobilize.accounts import services as accounts
+
+    petition = petitions.petition()
+    accounts.update_organization(petition.organizer.id, petition.organization_id, timezone="Europe/Berlin")
+    early, late = petitions.sign(petition, "early@example.org"), petitions.sign(petition, "late@example.org")
+    early.created_at = datetime(2026, 7, 1, 10, 0, tzinfo=UTC)  # noon in Berlin (CEST)
+    late.created_at = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    db.session.commit()
+    login(client, petition.organizer)
+    base = f"/orgs/{petition.organization.slug}/petitions/{petition.uuid}/signatures"
+
+    table = client.get(base).get_data(as_text=True)
+    assert re.search(r"1 Jul( 2026)?, 12:00 PM CEST", table) and "10:00" not in table
+    assert "203.0.113.9" not in table  # the factory's signing address
+    assert "from IP address 203.0.113.9" in client.get(f"{base}/{early.uuid}/invalidate").get_data(as_text=True)
+
+    # The bulk window is read in the organization's zone too: 11:30-13:00 Berlin holds the early one only.
+    submit(client, base, {"reason": "Burst", "signed_after": "2026-07-01T11:30", "signed_before": "2026-07-01T13:00"},
+           action=f"{base}/invalidate")
+    db.session.expire_all()
+    assert db.session.get(Signature, early.id).invalidated_at is not None
+    assert db.session.get(Signature, late.id).invalidated_at is None

@@ -1,5 +1,10 @@
 """Petition news: organizers hear of each goal reached once; opted-in signers get updates once, in batches."""
 
+import re
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
 from mobilize.core.models import utcnow
 from mobilize.extensions import db
 from mobilize.people.models import Person, Subscription
@@ -52,3 +57,25 @@ def _leave(person, petition):
     db.session.query(Subscription).filter_by(person_id=person.id, organization_id=petition.organization_id).update(
         {"unsubscribed_at": utcnow()})
     db.session.commit()
+
+
+def test_a_petition_update_carries_a_one_click_unsubscribe_that_works(make, client, send_queued_mail, smtp_server):
+    factories = PetitionFactories(make)
+    petition = factories.petition()
+    fan = factories.confirmed(petition, email="fan@example.org", opt_in=True)
+    petition_services.post_update(petition.organizer.id, petition.id, "Hearing set", "Come to the hearing.")
+    assert services.send_update_mails() == 1
+    assert send_queued_mail() >= 1
+
+    [message] = [m for m in smtp_server.messages if m["Subject"].startswith("Hearing set")]
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = re.fullmatch(r"<(\S+/unsubscribe/[\w.-]+)>", "".join(message["List-Unsubscribe"].split())).group(1)
+    text, html = (part.get_payload(decode=True).decode() for part in message.walk() if not part.is_multipart())
+    assert f"Unsubscribe in one click: {link}" in text and f'href="{link}"' in html
+
+    path = urlsplit(link).path
+    response = client.post(path, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    subscription = db.session.scalar(select(Subscription).where(
+        Subscription.person_id == fan.person_id, Subscription.organization_id == petition.organization_id))
+    assert subscription.unsubscribed_at is not None

@@ -74,7 +74,7 @@ def test_late_rsvp_gets_only_the_reminders_still_ahead(make, rsvp_to):
 
     services.send_due_reminders(now=start - timedelta(minutes=30))
 
-    assert [m.dedupe_key.rsplit(":", 1)[1] for m in outbox("reminder:", to=three_hours_before.person.email)] == ["60"]
+    assert [m.dedupe_key.split(":")[2] for m in outbox("reminder:", to=three_hours_before.person.email)] == ["60"]
     assert outbox("reminder:", to=half_hour_before.person.email) == []
 
 
@@ -160,3 +160,24 @@ def test_overlapping_sweeps_queue_each_reminder_once(app, make, rsvp_to):
     assert errors == []
     assert sum(counts) == 60
     assert len(outbox("reminder:")) == 60
+
+
+def test_a_timeslot_postponed_after_its_reminder_gets_reminders_for_its_new_time_once(make, rsvp_to):
+    user, org = make.organizer()
+    event = make.event(org)
+    slot = event.timeslots[0]
+    first_start = slot.start_at
+    attendance = rsvp_to(event)
+    assert services.send_due_reminders(now=first_start - timedelta(hours=23)) == 1
+
+    later = first_start + timedelta(days=7)
+    events.update_event(user.id, event.uuid, {"timeslots": [
+        {"uuid": slot.uuid, "start_at": later, "end_at": later + timedelta(hours=2), "capacity": 50}]})
+    assert services.send_due_reminders(now=later - timedelta(hours=23)) == 1
+    assert services.send_due_reminders(now=later - timedelta(hours=22)) == 0
+
+    keys = [m.dedupe_key for m in outbox("reminder:", to=attendance.person.email)]
+    assert keys == [services.reminder_key(attendance.places[0].id, 1440, first_start),
+                    services.reminder_key(attendance.places[0].id, 1440, later)]
+    assert [m.subject for m in outbox("reminder:", to=attendance.person.email)] == \
+        [f"Reminder: {event.title} is tomorrow"] * 2

@@ -205,3 +205,51 @@ def start_celery_worker(env: dict, concurrency: int = 2, extra: tuple[str, ...] 
 
     wait_until(ready, timeout=60, what="celery worker")
     return worker
+
+
+NGINX_CONF = """
+daemon off;
+{user}
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass {upstream};
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+    }}
+  }}
+}}
+"""
+
+
+def start_nginx(upstream: str) -> tuple[Process, str]:
+    """nginx as the reverse proxy in front of ``upstream``, configured as the README's production shape has it."""
+    port = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="mobilize-nginx-"))
+    user = "user root;" if os.geteuid() == 0 else ""
+    (folder / "nginx.conf").write_text(NGINX_CONF.format(user=user, dir=folder, port=port, upstream=upstream))
+    server = Process(["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf")], dict(os.environ), "nginx")
+
+    def listening():
+        if not server.alive():
+            raise RuntimeError("nginx exited:\n" + server.output()[-3000:])
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            return False
+
+    wait_until(listening, what="nginx")
+    return server, f"http://127.0.0.1:{port}"
