@@ -55,8 +55,8 @@ def test_run_command_serves_demo_data_and_the_worker_writes_queued_mail():
         assert "Log in" in requests.get(base + "/dev/outbox", timeout=5).text  # not for strangers
         admin = requests.Session()  # the demo's site administrator reads it
         page = admin.get(base + "/login", timeout=5)
-        admin.post(base + "/login", timeout=5, data={
-            "csrf_token": csrf_token_from(page.text), "email": "maya@flexmovement.org", "password": "organize-for-flex"})
+        admin.post(base + "/login", timeout=5, data={"csrf_token": csrf_token_from(page.text),
+                                                     "email": "maya@flexmovement.org", "password": "organize-for-flex"})
         assert re.search(r"Reset your .* password", admin.get(base + "/dev/outbox", timeout=5).text)
         assert "site administrators read it" in output
     finally:
