@@ -89,7 +89,7 @@ def scanned_tables(plan: dict) -> dict[str, set[str]]:
 def search_statements():
     """The statements behind the bench's URLs: listing page 1, and near ZIP 10001 within 25 miles."""
     from mobilize.core.models import utcnow
-    from mobilize.events.services import PAGE_SIZE, _search_statement, filters_from_args
+    from mobilize.events.listing import PAGE_SIZE, _search_statement, filters_from_args
 
     soon = utcnow().date() + timedelta(days=30)
 

@@ -20,6 +20,10 @@ BEAT_SCHEDULE = {
     "expire-unconfirmed-signatures": {
         "task": "mobilize.petitions.tasks.expire_unconfirmed_signatures", "schedule": crontab(minute=17),
     },
+    # Petition news keeps the task name it had under reminders (see petitions.tasks.send_petition_news).
+    "send-petition-news": {
+        "task": "mobilize.reminders.tasks.send_petition_news", "schedule": 60.0, "options": {"expires": 60},
+    },
     # Announcements: due sends start within one interval; a stalled send is resumed from its cursor.
     "send-due-announcements": {
         "task": "mobilize.announcements.tasks.send_due_announcements", "schedule": 15.0, "options": {"expires": 15},
@@ -37,8 +41,5 @@ BEAT_SCHEDULE = {
     },
     "send-followups": {
         "task": "mobilize.reminders.tasks.send_followups", "schedule": crontab(minute="*/5"),
-    },
-    "send-petition-news": {
-        "task": "mobilize.reminders.tasks.send_petition_news", "schedule": 60.0, "options": {"expires": 60},
     },
 }

@@ -290,6 +290,14 @@ def organizations_for(user_id: int) -> list[Organization]:
     )
 
 
+def active_organizers(organization_id: int) -> list[User]:
+    """The organization's members who can still log in, by id: whom its events' and petitions' news is for."""
+    return list(db.session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.organization_id == organization_id, User.active.is_(True)).order_by(User.id)
+    ))
+
+
 def update_organization(user_id: int, organization_id: int, **fields) -> Organization:
     require_member(user_id, organization_id, roles=("owner",))
     org = db.session.get(Organization, organization_id)

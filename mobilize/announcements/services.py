@@ -26,10 +26,10 @@ from mobilize.core.mail import queue_mail
 from mobilize.core.markdown import render_markdown
 from mobilize.core.models import utcnow
 from mobilize.core.urls import external_url
-from mobilize.events import times
-from mobilize.events.models import Event, Timeslot, event_cohosts
+from mobilize.events import access, times
+from mobilize.events.listing import managed_events
+from mobilize.events.models import Event, Timeslot
 from mobilize.events.search import zip_location
-from mobilize.events.services import managed_events
 from mobilize.extensions import db
 from mobilize.people.models import Person, Subscription
 from mobilize.petitions.models import Petition, Signature
@@ -94,10 +94,8 @@ def last_timezone(organization_id: int) -> str | None:
 # Writing.
 
 def _org_event(organization_id: int, event_uuid) -> Event | None:
-    cohosted = select(event_cohosts.c.event_id).where(event_cohosts.c.organization_id == organization_id)
     return db.session.scalar(select(Event).where(
-        Event.uuid == event_uuid, Event.deleted_at.is_(None),
-        or_(Event.organization_id == organization_id, Event.id.in_(cohosted))))
+        Event.uuid == event_uuid, Event.deleted_at.is_(None), access.of_organizations(organization_id)))
 
 
 def _org_petition(organization_id: int, petition_uuid) -> Petition | None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from mobilize.api.core import endpoint, hal, iso, odata_filter, paginate
 from mobilize.core.errors import NotFound
 from mobilize.people.services import person_visible_to
-from mobilize.rsvps import services
+from mobilize.rsvps import attendees, services
 from mobilize.rsvps.models import Attendance, Place, waitlist_positions
 
 STATUS_NAMES = {"confirmed": "accepted", "waitlisted": "waitlisted", "cancelled": "declined"}
@@ -68,7 +68,7 @@ FILTER_HELP = {"filter": "OData: modified_date gt|lt|eq '<ISO 8601>'"}
 @endpoint("/events/<uuid:event_id>/attendances", summary="An event's attendances, every status included",
           auth="required", tag="attendances", query=FILTER_HELP)
 def list_event_attendances(user, event_id):
-    event = services.event_for_api(user.id, event_id)
+    event = attendees.event_for_api(user.id, event_id)
     query = _filtered(select(Attendance).where(Attendance.event_id == event.id).order_by(Attendance.id))
     return hal(paginate(query, attendance_json, "osdi:attendances", "api.list_event_attendances", event_id=event_id))
 
@@ -79,14 +79,14 @@ def list_person_attendances(user, person_id):
     person = person_visible_to(user.id, person_id)
     if person is None:
         raise NotFound("No such person among your organizations' supporters.")
-    query = _filtered(services.attendances_visible_to(user.id).where(Attendance.person_id == person.id))
+    query = _filtered(attendees.attendances_visible_to(user.id).where(Attendance.person_id == person.id))
     return hal(paginate(query, attendance_json, "osdi:attendances", "api.list_person_attendances",
                         person_id=person_id))
 
 
 def _attendance(user, event_id, attendance_id) -> Attendance:
-    event = services.event_for_api(user.id, event_id)
-    return services.attendance_by_uuid(event, attendance_id)
+    event = attendees.event_for_api(user.id, event_id)
+    return attendees.attendance_by_uuid(event, attendance_id)
 
 
 @endpoint("/events/<uuid:event_id>/attendances/<uuid:attendance_id>", summary="One attendance",
@@ -135,7 +135,7 @@ class RecordAttendance(BaseModel):
           summary="Record attendance helper: RSVP a person (found or created by email), with capacity and waitlist "
                   "as on the RSVP form", auth="required", tag="attendances")
 def record_attendance(user, event_id, body: RecordAttendance):
-    event = services.event_for_api(user.id, event_id)
+    event = attendees.event_for_api(user.id, event_id)
     person = body.person
     email = next((e for e in person.email_addresses if e.primary), person.email_addresses[0])
     open_slots = services.open_timeslots(event)

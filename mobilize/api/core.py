@@ -15,7 +15,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 
-from mobilize.core.auth import TOKEN_HEADER, api_user
+from mobilize.accounts.login import TOKEN_HEADER, api_user
 from mobilize.core.errors import DomainError, Invalid
 from mobilize.core.urls import page_number
 from mobilize.extensions import csrf, db

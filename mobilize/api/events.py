@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mobilize.accounts.services import get_organization, organization_ids_for, organizations_for
 from mobilize.api.core import collection, endpoint, hal, iso, odata_filter, paginate
 from mobilize.core.errors import Invalid
-from mobilize.events import cohosts, services, times
+from mobilize.events import access, cohosts, disclosure, listing, services, times
 from mobilize.events.models import ACCESSIBILITY, EVENT_TYPES, VISIBILITIES, Event
 
 # --- Output ---
@@ -24,19 +24,18 @@ def _local_iso(instant: datetime | None, tz_name: str) -> str | None:
     return times.local(instant, tz_name).isoformat() if instant else None
 
 
-def _location(event: Event, full: bool) -> dict | None:
+def _location(event: Event, audience: str) -> dict | None:
     if event.is_virtual:
         return None
     location = {"locality": event.locality, "region": event.region, "country": event.country}
-    if full or services.address_is_public(event):
+    if disclosure.sees_address(event, audience):
         location.update(venue=event.venue, postal_code=event.postal_code,
                         address_lines=[line for line in (event.address_line1, event.address_line2) if line])
-        precision, accuracy = 6, "Rooftop"
-    else:
-        precision, accuracy = 2, "Approximate"  # about a kilometre: the town, not the door
-    if event.latitude is not None:
-        location["location"] = {"latitude": round(event.latitude, precision),
-                                "longitude": round(event.longitude, precision), "accuracy": accuracy}
+    spot = disclosure.coordinates(event, audience)
+    if spot is not None:
+        latitude, longitude, exact = spot
+        location["location"] = {"latitude": latitude, "longitude": longitude,
+                                "accuracy": "Rooftop" if exact else "Approximate"}
     return location
 
 
@@ -62,10 +61,9 @@ def event_json(event: Event, full: bool = False) -> dict:
                 "status": "deleted", "_links": links}
     slots = services.active_timeslots(event)
     capacities = [slot.capacity for slot in slots]
-    contact = {}
-    for key, attr in (("name", "contact_name"), ("email_address", "contact_email"), ("phone_number", "contact_phone")):
-        if getattr(event, attr) and (full or getattr(event, f"{attr}_public")):
-            contact[key] = getattr(event, attr)
+    audience = disclosure.audience(organizer=full)
+    contact = {key: value for key, value in zip(("name", "email_address", "phone_number"),
+                                                 disclosure.contact(event, audience), strict=True) if value}
     body = {
         "identifiers": [event.identifier],
         "origin_system": "mobilize",
@@ -90,7 +88,7 @@ def event_json(event: Event, full: bool = False) -> dict:
         "guests_can_invite_others": event.max_guests > 0,
         "timeslots": [_timeslot_json(slot, event.timezone) for slot in slots],
         "is_virtual": event.is_virtual,
-        "location": _location(event, full),
+        "location": _location(event, audience),
         "address_visibility": event.address_visibility,
         "accessibility_status": event.accessibility_status,
         "accessibility_notes": event.accessibility_notes,
@@ -103,7 +101,8 @@ def event_json(event: Event, full: bool = False) -> dict:
                    "osdi:record_attendance_helper": {"href": f"{links['self']['href']}/attendances"}},
     }
     if full:
-        body.update(virtual_action_url=event.virtual_action_url or None, instructions=event.virtual_instructions,
+        url, instructions = disclosure.join_link(event, audience)
+        body.update(virtual_action_url=url or None, instructions=instructions,
                     description_markdown=event.description,
                     cohost_invitations=[_invitation_json(i) for i in cohosts.unanswered(event)])
     return body
@@ -255,13 +254,13 @@ def _host(user, slug: str | None):
           tag="events", query={"filter": "OData: modified_date gt|lt|eq '<ISO 8601>', status eq 'cancelled'",
                                "page": "from 1", "per_page": "up to 100"})
 def list_events(user):
-    query = services.events_visible_to(user.id if user else None).where(*odata_filter({
+    query = listing.events_visible_to(user.id if user else None).where(*odata_filter({
         "modified_date": Event.modified_at, "created_date": Event.created_at, "status": Event.status,
         "event_type": Event.event_type, "visibility": Event.visibility}))
     org_ids = set(organization_ids_for(user.id)) if user else set()
 
     def serialize(event):
-        return event_json(event, full=services.organizes(org_ids, event))
+        return event_json(event, full=access.organizes(org_ids, event))
 
     return hal(paginate(query, serialize, "osdi:events", "api.list_events"))
 
@@ -269,7 +268,7 @@ def list_events(user):
 @endpoint("/events/<uuid:event_id>", summary="One event", tag="events")
 def get_event(user, event_id):
     event = services.public_event(event_id, user.id if user else None)
-    return hal(event_json(event, full=services.can_manage(user.id if user else None, event)))
+    return hal(event_json(event, full=access.can_manage(user.id if user else None, event)))
 
 
 @endpoint("/events", methods=("POST",), summary="Create an event", body=EventIn, auth="required", tag="events")
@@ -287,7 +286,7 @@ def create_event(user, body: EventIn):
 @endpoint("/events/<uuid:event_id>", methods=("PUT",), summary="Change the fields given; status cancelled cancels",
           body=EventIn, auth="required", tag="events")
 def update_event(user, event_id, body: EventIn):
-    event = services.event_for_organizer(user.id, event_id)
+    event = access.event_for_organizer(user.id, event_id)
     fields = _fields(body, event)
     if fields:
         event = services.update_event(user.id, event_id, fields)

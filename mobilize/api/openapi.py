@@ -4,8 +4,8 @@ import re
 
 from flask import url_for
 
+from mobilize.accounts.login import TOKEN_HEADER
 from mobilize.api.core import MEDIA_TYPE, OPERATIONS
-from mobilize.core.auth import TOKEN_HEADER
 
 ERROR_SCHEMA = {
     "type": "object",

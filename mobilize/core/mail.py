@@ -105,8 +105,8 @@ def queue_composed_later(to: str, template: str, *, dedupe_key: str | None = Non
     context builder (``composed_context``) called with these JSON arguments, or from the arguments
     themselves when the template has none.
 
-    For the paths a rush takes (a signature, an RSVP): rendering a mail cost
-    them a tenth of a request, and the worker catches up after the rush.
+    For the paths a rush takes (a signature, an RSVP): rendering a mail is a
+    real share of their request (bench/README.md), and the worker catches up after the rush.
     """
     return _queue(to=to, subject="", text_body="", html_body=None, headers={}, attachments=attachments or [],
                   dedupe_key=dedupe_key, subscription_id=None, template=template, context=arguments)
@@ -161,7 +161,7 @@ def attachment_builder(name: str):
     """Register a function that makes an attachment when its mail is sent.
 
     A message queues ``{"build": name, "args": {...}}`` in its place: building
-    a calendar file cost a confirmed RSVP a third of its request, and one built
+    a calendar file is costly on the RSVP path (bench/README.md), and one built
     when the mail leaves shows the event as it is then. The function returns
     the attachment's dict, or None to leave it out (its subject is gone).
     """
@@ -294,10 +294,10 @@ def send_claimed(mail) -> bool:
 
 
 def _still_subscribed(subscription_id: int) -> bool:
-    from mobilize.people.models import Subscription
-
-    return db.session.scalar(select(Subscription.id).where(
-        Subscription.id == subscription_id, Subscription.unsubscribed_at.is_(None))) is not None
+    """Whether the opt-in a bulk mail was queued for still stands (read by table name: core imports no feature)."""
+    subscriptions = db.metadata.tables["subscriptions"]
+    return db.session.scalar(select(subscriptions.c.id).where(
+        subscriptions.c.id == subscription_id, subscriptions.c.unsubscribed_at.is_(None))) is not None
 
 
 def stale_mail_ids(limit: int = 1000) -> list[int]:

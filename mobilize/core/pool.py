@@ -1,7 +1,7 @@
 """Pooled database connections checked for life only after they sat idle.
 
 SQLAlchemy's ``pool_pre_ping`` pings on every checkout: a round trip on every
-request, a tenth of a signature's time in a surge. A connection handed back a
+request, which a surge of signatures feels (bench/README.md). A connection handed back a
 moment ago is alive; one idle for a while (across a database restart, a
 firewall's timeout) is pinged first and replaced if dead. A restart during
 traffic is still caught: the first error on a dead connection invalidates

@@ -21,6 +21,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from mobilize.accounts.models import Membership, User
 from mobilize.core.mail import queue_mail
 from mobilize.core.models import utcnow
+from mobilize.core.text import csv_cell
 from mobilize.core.urls import external_url
 from mobilize.delivery import webhook
 from mobilize.delivery.models import DeliveryBatch, DeliveryCursor, DeliveryItem, DeliveryPlan
@@ -32,8 +33,6 @@ from mobilize.petitions.models import Signature
 log = logging.getLogger(__name__)
 STREAM_ROWS = 500
 CSV_COLUMNS = ("name", "locality", "postal_code", "comment", "date")
-# Spreadsheets run cells that start like a formula; a leading quote keeps them text.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -130,11 +129,6 @@ def _record_delivered(batch: DeliveryBatch, attempt: int, sent: list[int]) -> bo
 
 # ------------------------------------------------------------------ by email
 
-def _csv_text(value: str | None) -> str:
-    value = value or ""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
 def batch_csv(batch: DeliveryBatch, with_email: bool) -> tuple[str, list[int]]:
     """The batch as CSV (name, [email,] locality, postal code, comment, date), and the signature ids in it."""
     buffer = io.StringIO()
@@ -146,10 +140,10 @@ def batch_csv(batch: DeliveryBatch, with_email: bool) -> tuple[str, list[int]]:
     sent = []
     for row in signature_rows(batch, with_email):
         name = " ".join(part for part in (row.given_name, row.family_name) if part)
-        values = [_csv_text(name), _csv_text(row.locality), _csv_text(row.postal_code), _csv_text(_comment(row)),
+        values = [csv_cell(name), csv_cell(row.locality), csv_cell(row.postal_code), csv_cell(_comment(row)),
                   row.created_at.date().isoformat()]
         if with_email:
-            values.insert(1, _csv_text(row.email))
+            values.insert(1, csv_cell(row.email))
         writer.writerow(values)
         sent.append(row.id)
     return buffer.getvalue(), sent

@@ -10,8 +10,7 @@ from mobilize.accounts.models import Membership
 from mobilize.core.models import utcnow
 from mobilize.extensions import db
 from mobilize.petitions import counting, services, signing
-from mobilize.petitions.models import Petition
-from mobilize.reminders.models import UpdateMailing
+from mobilize.petitions.models import Petition, UpdateMailing
 
 PETITIONS = [
     {

@@ -6,8 +6,8 @@ Only public details go in: the place as anyone may see it, never the join link.
 from urllib.parse import urlencode
 
 from mobilize.core.urls import external_url
+from mobilize.events.disclosure import public_place
 from mobilize.events.models import Event, Timeslot
-from mobilize.events.services import public_place
 
 GOOGLE = "https://calendar.google.com/calendar/render"
 OUTLOOK = "https://outlook.live.com/calendar/0/action/compose"

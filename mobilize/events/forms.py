@@ -23,8 +23,8 @@ from mobilize.core.errors import DomainError
 from mobilize.core.forms import options
 from mobilize.events import times
 from mobilize.events.models import EVENT_TYPES
+from mobilize.events.reminder_offsets import DEFAULT_OFFSETS, format_offsets, parse_offsets, reminder_offsets
 from mobilize.events.services import MAX_DESCRIPTION, MAX_TIMESLOTS, active_timeslots
-from mobilize.reminders.services import DEFAULT_OFFSETS, format_offsets, parse_offsets, reminder_offsets
 
 TYPE_LABELS = {"rally": "Rally", "meeting": "Meeting", "canvass": "Canvass", "phone_bank": "Phone bank",
                "training": "Training", "webinar": "Webinar", "town_hall": "Town hall", "other": "Other"}

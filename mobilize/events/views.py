@@ -7,10 +7,10 @@ from mobilize.accounts import services as accounts
 from mobilize.accounts.forms import EmptyForm
 from mobilize.core.auth import current_user_id
 from mobilize.core.errors import DomainError, Invalid, NotFound
-from mobilize.events import calendar_links, cohosts, services, times
+from mobilize.events import access, calendar_links, cohosts, disclosure, listing, services, times
+from mobilize.events import reminder_offsets as reminders
 from mobilize.events.forms import TYPE_LABELS, EventForm, SearchForm, event_form_for
-from mobilize.events.services import EventFilters
-from mobilize.reminders import services as reminders
+from mobilize.events.listing import EventFilters
 
 bp = Blueprint("events", __name__)
 
@@ -32,8 +32,10 @@ def local_time(instant, tz_name: str):
 
 @bp.app_context_processor
 def event_helpers():
-    return {"event_type_label": TYPE_LABELS.get, "public_place": services.public_place,
-            "address_is_public": services.address_is_public}
+    """What pages may show of an event is what ``disclosure`` allows the public: organizers see the same page."""
+    return {"event_type_label": TYPE_LABELS.get, "public_place": disclosure.public_place,
+            "address_is_public": disclosure.address_is_public,
+            "public_contact": lambda event: disclosure.contact(event, disclosure.PUBLIC)}
 
 
 @bp.get("/events")
@@ -41,7 +43,7 @@ def index():
     form = SearchForm(request.args)
     status = 200
     try:
-        filters = services.filters_from_args(request.args)
+        filters = listing.filters_from_args(request.args)
     except Invalid as error:
         for name, message in error.fields.items():
             field = getattr(form, {"lat": "zipcode", "lng": "zipcode"}.get(name, name), None)
@@ -49,7 +51,7 @@ def index():
                 field.errors = [*field.errors, message]
         form.form_errors = [error.message]
         filters, status = EventFilters(), 422
-    results = services.search_events(filters)
+    results = listing.search_events(filters)
     return render_template("events/index.html", form=form, results=results, filters=filters), status
 
 
@@ -61,7 +63,7 @@ def show(event_id):
     links = [(slot, calendar_links.google(event, slot), calendar_links.outlook(event, slot)) for slot in slots]
     return render_template(
         "events/show.html", event=event, slots=slots, calendar_links=links,
-        managing_org=services.managing_organization(user_id, event),
+        managing_org=access.managing_organization(user_id, event),
         ics_url=url_for("feeds.event_ics", event_id=event.uuid)
         if "feeds.event_ics" in current_app.view_functions else None,
         empty_form=EmptyForm(),
@@ -78,17 +80,14 @@ def _org(slug: str):
 
 def _event_in(org, event_id):
     """The event when this organization hosts or co-hosts it (and the user organizes for it)."""
-    event = services.event_for_organizer(current_user_id(), event_id)
-    if org.id != event.organization_id and org not in event.cohosts:
-        raise NotFound("No such event among this organization's events.")
-    return event
+    return access.event_for_organizer(current_user_id(), event_id, slug=org.slug)
 
 
 @bp.get("/orgs/<slug>/events")
 @login_required
 def manage(slug: str):
     org = _org(slug)
-    upcoming, past = services.managed_events(current_user_id(), org.id)
+    upcoming, past = listing.managed_events(current_user_id(), org.id)
     return render_template("events/manage.html", org=org, upcoming=upcoming, past=past, empty_form=EmptyForm(),
                            invitations=cohosts.pending_for(current_user_id(), org.id))
 

@@ -4,11 +4,8 @@ The feeds, the one-event download and RSVP mail attachments all build their
 VEVENTs here, so a timeslot has one UID and one shape wherever a calendar meets
 it.  Rows may be ORM objects or result rows with the same attribute names.
 
-What an audience sees:
-- ``public``: never the join link, a private address (only its town) or
-  contact details the organizer did not make public.
-- ``attendee`` (a confirmed RSVP): also the join link and the full address.
-- ``organizer``: everything, contact details included.
+What each audience (``public``, ``attendee``, ``organizer``) sees is decided in
+``events.disclosure``.
 """
 
 from collections.abc import Iterable
@@ -18,12 +15,11 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, vCalAddress, vCategory, vDuration, vGeo, vText, vUri
 
-from mobilize.events.services import address_is_public, public_place
+from mobilize.events import disclosure
 from mobilize.feeds.plaintext import markdown_to_text
 from mobilize.feeds.timezones import UTC_NAMES, vtimezone
 
 PRODID = "-//Mobilize//Event calendar feeds//EN"
-AUDIENCES = ("public", "attendee", "organizer")
 # How often clients should poll (RFC 7986 REFRESH-INTERVAL and its older X- twin).
 REFRESH_INTERVAL = timedelta(hours=1)
 # Outlook's own value for an organizer without an address (MS-OXCICAL ORGANIZER).
@@ -66,38 +62,18 @@ def _category(name: str) -> str:
     return " ".join(name.replace(",", " ").split())
 
 
-def full_address(event) -> str:
-    region = " ".join(p for p in (event.region, event.postal_code) if p)
-    parts = (event.venue, event.address_line1, event.address_line2, event.locality, region, event.country)
-    return ", ".join(p.strip() for p in parts if p and p.strip())
-
-
 def _place(event, audience: str) -> tuple[str, tuple[float, float] | None, list[str]]:
     """LOCATION, GEO and description lines for the audience; the public gets what the event page shows."""
-    revealed = audience != "public"
     if event.is_virtual:
-        if revealed and event.virtual_action_url:
-            lines = [f"Join online: {event.virtual_action_url}"]
-            if event.virtual_instructions:
-                lines.append(event.virtual_instructions.strip())
-            return event.virtual_action_url, None, lines
-        return public_place(event), None, ["Online event: the join link is sent to confirmed attendees."]
-    if address_is_public(event) or revealed:
-        geo = None
-        if event.latitude is not None and event.longitude is not None:
-            geo = (round(event.latitude, 6), round(event.longitude, 6))
-        return full_address(event) if revealed else public_place(event), geo, []
-    return public_place(event), None, ["The full address is shared with confirmed attendees."]
-
-
-def _contact(event, audience: str) -> tuple[str, str, str]:
-    """(name, email, phone) that this audience may see; empty where not."""
-    everything = audience == "organizer"
-    return (
-        event.contact_name if everything or event.contact_name_public else "",
-        event.contact_email if everything or event.contact_email_public else "",
-        event.contact_phone if everything or event.contact_phone_public else "",
-    )
+        url, instructions = disclosure.join_link(event, audience)
+        if url:
+            return url, None, [f"Join online: {url}", *([instructions.strip()] if instructions else [])]
+        return disclosure.public_place(event), None, ["Online event: the join link is sent to confirmed attendees."]
+    if disclosure.sees_address(event, audience):
+        spot = disclosure.coordinates(event, audience)
+        location = disclosure.full_address(event) if audience != disclosure.PUBLIC else disclosure.public_place(event)
+        return location, spot[:2] if spot else None, []
+    return disclosure.public_place(event), None, ["The full address is shared with confirmed attendees."]
 
 
 def _organizer(organization_name: str, name: str, email: str) -> vCalAddress:
@@ -109,11 +85,11 @@ def _organizer(organization_name: str, name: str, email: str) -> vCalAddress:
 def event_details(event, *, url: str, organization_name: str, tags: Iterable[str] = (),
                   audience: str = "public") -> EventDetails:
     """The parts of the VEVENTs that come from the event row, for one audience."""
-    if audience not in AUDIENCES:
+    if audience not in disclosure.AUDIENCES:
         raise ValueError(f"unknown audience {audience!r}")
     cancelled = event.status == "cancelled" or event.deleted_at is not None
     location, geo, place_lines = _place(event, audience)
-    name, email, phone = _contact(event, audience)
+    name, email, phone = disclosure.contact(event, audience)
     lines = []
     if cancelled:
         lines += ["This event was cancelled.", ""]

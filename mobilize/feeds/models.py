@@ -1,9 +1,11 @@
-"""Organizers' secret calendar feeds of all their organization's events."""
+"""The secrets in calendar feed URLs: organizers' feeds of their organization's events, supporters' of their own."""
+
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mobilize.core.models import BigId, TimestampMixin
+from mobilize.core.models import BigId, TimestampMixin, UTCDateTime, utcnow
 from mobilize.extensions import db
 
 
@@ -23,3 +25,13 @@ class OrganizerFeed(TimestampMixin, db.Model):
         ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False, index=True
     )
     secret: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class PersonalFeed(db.Model):
+    """The secret in a supporter's personal calendar feed URL; replaced to revoke it."""
+
+    __tablename__ = "personal_feeds"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

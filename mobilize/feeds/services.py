@@ -25,13 +25,13 @@ from mobilize.core.errors import Invalid, NotFound
 from mobilize.core.models import utcnow
 from mobilize.core.sql import upsert
 from mobilize.core.urls import external_url
-from mobilize.events import search
+from mobilize.events import access, disclosure, listing, search
 from mobilize.events import services as events
-from mobilize.events.models import Event, Tag, Timeslot, event_cohosts, event_tags
+from mobilize.events.models import Event, Tag, Timeslot, event_tags
 from mobilize.extensions import db
 from mobilize.feeds import cache, ical
 from mobilize.feeds.models import OrganizerFeed
-from mobilize.rsvps import services as rsvps
+from mobilize.feeds.personal import person_for_feed_token
 from mobilize.rsvps.models import Attendance, Place
 
 WINDOW_DAYS = 30
@@ -66,7 +66,7 @@ class Feed:
     identity: str  # the cache key: equal identities have equal bodies
     scopes: tuple[str, ...]  # the version scopes whose changes make it stale
     contents: Callable[[], tuple[str, str, ColumnElement[bool]]]
-    audience: str = "public"
+    audience: str = disclosure.PUBLIC
     private: bool = False  # a secret URL: no shared caches
     person_id: int | None = None  # a personal feed: each timeslot as the person's RSVP stands
     alarm: timedelta | None = None
@@ -75,11 +75,6 @@ class Feed:
 def window_start(now: datetime) -> datetime:
     """Midnight UTC 30 days back: a feed changes at most daily by the window alone."""
     return datetime.combine((now - timedelta(days=WINDOW_DAYS)).date(), time(), UTC)
-
-
-def _hosted_by(organization_id: int):
-    cohosted = select(event_cohosts.c.event_id).where(event_cohosts.c.organization_id == organization_id)
-    return or_(Event.organization_id == organization_id, Event.id.in_(cohosted))
 
 
 def _site() -> str:
@@ -95,14 +90,14 @@ def public_feed(args=None) -> Feed:
         return Feed("public", ("all",), lambda: (f"{_site()}: all events",
                                                   f"Public events from every organization on {_site()}.",
                                                   Event.visibility == "public"))
-    filters = replace(events.filters_from_args(args), page=1)
+    filters = replace(listing.filters_from_args(args), page=1)
     key = hashlib.sha256(json.dumps(filters.args(), sort_keys=True).encode()).hexdigest()[:32]
     wanted = ", ".join(_describe(filters))
     return Feed(f"filtered:{key}", ("all",), lambda: (f"{_site()}: {wanted}", f"Public events on {_site()}: {wanted}.",
                                                       _filtered(filters)))
 
 
-def _describe(filters: events.EventFilters) -> list[str]:
+def _describe(filters: listing.EventFilters) -> list[str]:
     parts = [", ".join(ical.type_label(t) for t in filters.event_types) or "events"]
     if filters.tag:
         parts.append(f"#{filters.tag}")
@@ -118,14 +113,14 @@ def _describe(filters: events.EventFilters) -> list[str]:
     return parts
 
 
-def _filtered(filters: events.EventFilters):
+def _filtered(filters: listing.EventFilters):
     """The events page's matches (cancelled ones too), and deleted events that matched the same filters.
 
     The events page leaves deleted events out, so for them the filters are
     applied here; a feed must keep them, cancelled, for 30 days.
     """
     since = window_start(utcnow())
-    matching = events.public_events_query(replace(filters, since=since, include_cancelled=True))
+    matching = listing.public_events_query(replace(filters, since=since, include_cancelled=True))
     live = Event.id.in_(matching.with_only_columns(Event.id).order_by(None))
     deleted = [Event.deleted_at.is_not(None), Event.visibility == "public"]
     if filters.event_types:
@@ -134,9 +129,7 @@ def _filtered(filters: events.EventFilters):
         deleted.append(exists().where(event_tags.c.event_id == Event.id, event_tags.c.tag_id == Tag.id,
                                       Tag.name == filters.tag))
     if filters.organization:
-        org_id = select(Organization.id).where(Organization.slug == filters.organization).scalar_subquery()
-        deleted.append(or_(Event.organization_id == org_id, Event.id.in_(
-            select(event_cohosts.c.event_id).where(event_cohosts.c.organization_id == org_id))))
+        deleted.append(access.of_organizations(listing.organization_named(filters.organization)))
     if filters.mode != "any":
         deleted.append(Event.is_virtual.is_(filters.mode == "virtual"))
     if filters.is_near:
@@ -158,7 +151,7 @@ def organization_feed(slug: str) -> Feed:
     def contents():
         org = get_organization(slug)
         return (f"{org.name} events", f"Public events hosted by {org.name} on {_site()}.",
-                and_(Event.visibility == "public", _hosted_by(org.id)))
+                and_(Event.visibility == "public", access.of_organizations(org.id)))
 
     return Feed(f"org:{slug}", (f"org:{slug}",), contents)
 
@@ -166,16 +159,16 @@ def organization_feed(slug: str) -> Feed:
 def event_feed(event_uuid, user_id: int | None = None) -> Feed:
     """One event's timeslots: what its page shows, and everything for its organizers."""
     event = events.public_event(event_uuid, user_id)
-    audience = "organizer" if events.can_manage(user_id, event) else "public"
+    audience = disclosure.audience(organizer=access.can_manage(user_id, event))
     title, event_id = event.title, event.id
     return Feed(f"event:{event_id}:{audience}", ("all",),
                 lambda: (title, f"{title} on {_site()}.", Event.id == event_id), audience=audience,
-                private=audience != "public" or event.visibility != "public")
+                private=audience != disclosure.PUBLIC or event.visibility != "public")
 
 
 def personal_feed(token: str, alarm_minutes=None) -> Feed:
     """The events a supporter RSVPed to: join link and address where their place is confirmed."""
-    person = rsvps.person_for_feed_token(token)
+    person = person_for_feed_token(token)
     if person is None:
         raise NotFound(NOT_FOUND)
     alarm = None
@@ -241,8 +234,8 @@ def organizer_feed(token: str) -> Feed:
     name, org_id = org.name, org.id
     description = f"Every event {name} hosts or co-hosts, unlisted and private ones included."
     return Feed(f"organizer:{org_id}", (f"org:{org.slug}",),
-                lambda: (f"{name}: all events (organizers)", description, _hosted_by(org_id)),
-                audience="organizer", private=True)
+                lambda: (f"{name}: all events (organizers)", description, access.of_organizations(org_id)),
+                audience=disclosure.ORGANIZER, private=True)
 
 
 # ------------------------------------------------------------------ building and serving
@@ -307,7 +300,7 @@ def render(feed: Feed, now: datetime | None = None) -> bytes:
             place = places[slot.id]
             if place.status == "cancelled" and (place.cancelled_at or place.modified_at) < since:
                 continue
-            audience = "attendee" if place.status == "confirmed" else "public"
+            audience = disclosure.audience(confirmed=place.status == "confirmed")
             rsvp, revision = place.status, place.revision
         key = (event.id, audience)
         if key not in details:

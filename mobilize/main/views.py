@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from mobilize.accounts.admins import require_site_admin
 from mobilize.core.auth import current_user_id
-from mobilize.events.services import EventFilters, search_events
+from mobilize.events.listing import EventFilters, search_events
 from mobilize.extensions import db, login_manager
 from mobilize.petitions.services import listed_petitions
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from mobilize.core.errors import Invalid, NotFound
 from mobilize.core.mail import subscription_id_for_token
 from mobilize.core.models import utcnow
+from mobilize.core.signals import people_of_organizations
 from mobilize.core.sql import insert_loaded, insert_or_nothing
 from mobilize.extensions import db
 from mobilize.people.models import Person, Subscription
@@ -111,19 +112,19 @@ def get_person_by_uuid(person_uuid) -> Person | None:
     return db.session.scalar(select(Person).where(Person.uuid == person_uuid))
 
 
-# Which people an organizer may see. Each feature that ties people to an
-# organization (opt-ins, attendances, signatures) adds a function here that
-# returns a select of person ids for a list of organization ids.
-PERSON_LINKS = [
-    lambda org_ids: select(Subscription.person_id).where(Subscription.organization_id.in_(org_ids)),
-]
+# Which people an organizer may see: each feature that ties people to an organization (opt-ins here,
+# attendances, signatures) answers core.signals.people_of_organizations with a select of person ids.
+
+@people_of_organizations.connect
+def _opted_in(org_ids):
+    return select(Subscription.person_id).where(Subscription.organization_id.in_(org_ids))
 
 
 def people_visible_to(user_id: int):
     from mobilize.accounts.services import organization_ids_for
 
     org_ids = organization_ids_for(user_id)
-    ids = union_all(*(link(org_ids) for link in PERSON_LINKS)).subquery()
+    ids = union_all(*(linked for _, linked in people_of_organizations.send(org_ids))).subquery()
     return select(Person).where(Person.id.in_(select(ids.c[0]))).order_by(Person.id)
 
 

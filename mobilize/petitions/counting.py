@@ -1,4 +1,4 @@
-"""Counting signatures so the count costs the same at 10 signatures and at 1,000,000.
+"""Counting signatures so reading the count costs the same however many there are.
 
 Confirming a signature appends +1 to ``petition_count_deltas``, invalidating
 appends -n: appends never wait on each other. Every few seconds
@@ -17,8 +17,8 @@ from sqlalchemy import func, select, update
 from mobilize.core.models import utcnow
 from mobilize.core.sql import upsert
 from mobilize.extensions import db
+from mobilize.petitions import news
 from mobilize.petitions.models import CountDelta, Milestone, Petition, PetitionCount, Signature
-from mobilize.reminders import services as news
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import select
 
+from mobilize.core.text import csv_cell
 from mobilize.extensions import db
 from mobilize.people.models import Person
 from mobilize.petitions.models import Invalidation, Signature
@@ -17,15 +18,6 @@ COLUMNS = (
     "comment", "comment_hidden", "public", "opted_in", "source", "ip_address", "signed_at", "confirmed_at",
     "confirmed_via", "invalidated_at", "invalidation_reason",
 )
-# Spreadsheets run cells that start like a formula; a leading quote keeps them text.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: str | None) -> str:
-    value = value or ""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
 def _iso(value) -> str:
     return value.isoformat() if value else ""
 
@@ -33,10 +25,10 @@ def _iso(value) -> str:
 def _row(r) -> tuple:
     status = "invalidated" if r.invalidated_at else ("confirmed" if r.confirmed_at else "pending")
     return (
-        r.uuid, status, _text(r.given_name), _text(r.family_name), _text(r.email), _text(r.postal_code),
-        _text(r.locality), r.country, _text(r.comment), "yes" if r.comment_hidden_at else "",
+        r.uuid, status, csv_cell(r.given_name), csv_cell(r.family_name), csv_cell(r.email), csv_cell(r.postal_code),
+        csv_cell(r.locality), r.country, csv_cell(r.comment), "yes" if r.comment_hidden_at else "",
         "yes" if r.public else "", "yes" if r.opt_in_wording else "", r.source, r.ip_address or "",
-        _iso(r.created_at), _iso(r.confirmed_at), r.confirmed_via or "", _iso(r.invalidated_at), _text(r.reason),
+        _iso(r.created_at), _iso(r.confirmed_at), r.confirmed_via or "", _iso(r.invalidated_at), csv_cell(r.reason),
     )
 
 

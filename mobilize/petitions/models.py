@@ -234,3 +234,13 @@ class PetitionUpdate(PublicIdMixin, TimestampMixin, db.Model):
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     body: Mapped[str] = mapped_column(Text, default="", nullable=False)
     body_html: Mapped[str] = mapped_column(Text, default="", nullable=False)
+
+
+class UpdateMailing(db.Model):
+    """How far the mail of a petition update to its opted-in signers got: a cursor over signature ids."""
+
+    __tablename__ = "petition_update_mailings"
+
+    update_id: Mapped[int] = mapped_column(ForeignKey("petition_updates.id", ondelete="CASCADE"), primary_key=True)
+    last_signature_id: Mapped[int] = mapped_column(BigId, default=0, nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

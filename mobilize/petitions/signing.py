@@ -21,6 +21,7 @@ from sqlalchemy import Row, delete, select, update
 
 from mobilize.accounts.models import Organization
 from mobilize.accounts.services import require_member
+from mobilize.core.checks import FieldErrors
 from mobilize.core.errors import Conflict, Invalid, NotFound
 from mobilize.core.mail import queue_composed_later
 from mobilize.core.memo import SecondsMemo
@@ -31,7 +32,6 @@ from mobilize.people.services import clean_email, person_id_for, subscribe
 from mobilize.petitions.models import COMMENT_MAX, CountDelta, Petition, Signature, taking_signatures
 
 MAX_CONFIRMATION_MAILS = 5
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 US_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
 
 
@@ -54,35 +54,24 @@ def opt_in_wording(organization_name: str) -> str:
     return f"Email me about this petition and other campaigns from {organization_name}."
 
 
-def _text(value: str | None, limit: int, name: str, label: str, errors: dict, multiline: bool = False) -> str:
-    value = CONTROL_CHARS.sub("", value or "").strip()
-    if not multiline:
-        value = " ".join(value.split())
-    if len(value) > limit:
-        errors[name] = f"{label} can be at most {limit} characters."
-    return value
-
-
 def _clean(signer: Signer) -> tuple[str, dict]:
     """The signer's address and fields, trimmed and checked; Invalid names every field that is wrong."""
-    errors: dict[str, str] = {}
+    errors = FieldErrors()
     values = {
-        "given_name": _text(signer.given_name, 100, "given_name", "First name", errors),
-        "family_name": _text(signer.family_name, 100, "family_name", "Last name", errors),
-        "postal_code": _text(signer.postal_code, 20, "postal_code", "Postal code", errors).upper(),
+        "given_name": errors.text(signer.given_name, "given_name", 100, label="First name",
+                                  required="Enter your first name."),
+        "family_name": errors.text(signer.family_name, "family_name", 100, label="Last name"),
+        "postal_code": errors.text(signer.postal_code, "postal_code", 20, label="Postal code").upper(),
         "country": (signer.country or "").strip().upper(),
-        "comment": _text(signer.comment, COMMENT_MAX, "comment", "Your comment", errors, multiline=True),
+        "comment": errors.text(signer.comment, "comment", COMMENT_MAX, label="Your comment", multiline=True),
     }
-    if not values["given_name"]:
-        errors["given_name"] = "Enter your first name."
     if values["country"] and pycountry.countries.get(alpha_2=values["country"]) is None:
-        errors["country"] = "Choose a country from the list."
+        errors.add("country", "Choose a country from the list.")
     try:
         address = clean_email(signer.email)
     except Invalid as error:
         errors.update(error.fields)
-    if errors:
-        raise Invalid("Please correct the highlighted fields.", errors)
+    errors.raise_if_any("Please correct the highlighted fields.")
     values["locality"] = _locality(values["postal_code"], values["country"])
     return address, values
 

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from mobilize.petitions import counting, signing
+from mobilize.petitions import counting, news, signing
 
 log = logging.getLogger(__name__)
 
@@ -37,3 +37,10 @@ def expire_unconfirmed_signatures() -> int:
     if expired:
         log.info("deleted %d signatures never confirmed", expired)
     return expired
+
+
+# Named as when reminders sent petition news, so messages a beat of the previous release queued still find it.
+@shared_task(name="mobilize.reminders.tasks.send_petition_news")
+def send_petition_news() -> int:
+    """Milestones to organizers, then a batch of each recent update to opted-in signers."""
+    return news.send_milestone_mails() + news.send_update_mails()

@@ -1,1 +1,1 @@
-"""Reminders, change and cancellation notices, after-event mails and petition news: sent by sweepers, exactly once."""
+"""Reminders, change and cancellation notices and after-event mails: sent by sweepers, exactly once."""

@@ -1,27 +1,15 @@
-"""What the sweepers need beyond the outbox: reminder offsets, pending change notices, update mailings.
+"""What the sweepers need beyond the outbox: pending change notices (reminder offsets are the event's).
 
 Exactly-once itself is the outbox's unique ``dedupe_key`` (see core.mail.queue_mail).
 """
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, text
+from sqlalchemy import ForeignKey, Index, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mobilize.core.models import BigId, UTCDateTime, utcnow
 from mobilize.extensions import db
-
-
-class ReminderOffset(db.Model):
-    """Minutes before each timeslot's start that a reminder goes; an event without rows uses the defaults.
-
-    A single row of 0 minutes means "no reminders" (its window is empty).
-    """
-
-    __tablename__ = "event_reminder_offsets"
-
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
-    minutes: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 class EventNotice(db.Model):
@@ -40,13 +28,3 @@ class EventNotice(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class UpdateMailing(db.Model):
-    """How far the mail of a petition update to its opted-in signers got: a cursor over signature ids."""
-
-    __tablename__ = "petition_update_mailings"
-
-    update_id: Mapped[int] = mapped_column(ForeignKey("petition_updates.id", ondelete="CASCADE"), primary_key=True)
-    last_signature_id: Mapped[int] = mapped_column(BigId, default=0, nullable=False)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

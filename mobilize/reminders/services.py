@@ -1,4 +1,4 @@
-"""Reminders, change notices, after-event mails and petition news.
+"""Reminders, change notices and after-event mails.
 
 Each sweep is idempotent and safe to overlap with another (two beats, a slow
 run): every message goes through ``queue_mail`` with a ``dedupe_key``, and
@@ -6,40 +6,31 @@ the outbox's unique index on it is the ledger that makes a second sweep, on
 the same or another process, add nothing.
 """
 
-import re
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import String, cast, exists, func, literal, select, text
 from sqlalchemy.orm import joinedload, selectinload
 
-from mobilize.accounts.models import Membership, User
-from mobilize.core.errors import Forbidden, Invalid, NotFound
+from mobilize.accounts.services import active_organizers
 from mobilize.core.mail import queue_mail
 from mobilize.core.models import OutboundMail, utcnow
+from mobilize.core.signals import event_changed_significantly
 from mobilize.core.sql import epoch_seconds, plan_for_these_values, upsert
 from mobilize.core.urls import external_url
 from mobilize.events import calendar_links
 from mobilize.events import services as events
 from mobilize.events.models import Event, Timeslot
+from mobilize.events.reminder_offsets import DEFAULT_OFFSETS, ReminderOffset
 from mobilize.events.times import format_range, format_when
 from mobilize.extensions import db
-from mobilize.people.models import Subscription
-from mobilize.petitions.models import CountDelta, Milestone, Petition, PetitionCount, PetitionUpdate, Signature
-from mobilize.reminders.models import EventNotice, ReminderOffset, UpdateMailing
+from mobilize.reminders.models import EventNotice
 from mobilize.rsvps.links import event_url, manage_url
 from mobilize.rsvps.mail import calendar_attachment, details
 from mobilize.rsvps.models import Attendance, Place
 
-DEFAULT_OFFSETS = (24 * 60, 60)
-MAX_OFFSET = 14 * 24 * 60
-MAX_OFFSETS = 5
 BATCH = 500
-UNIT_MINUTES = {"m": 1, "min": 1, "mins": 1, "minute": 1, "minutes": 1, "h": 60, "hr": 60, "hrs": 60, "hour": 60,
-                "hours": 60, "d": 1440, "day": 1440, "days": 1440, "w": 10080, "week": 10080, "weeks": 10080}
-_OFFSET = re.compile(r"(\d{1,6})\s*([a-z]+)")
 FOLLOWUP_WINDOW = timedelta(days=1)  # events that ended longer ago than this get no after-event mail
-UPDATE_WINDOW = timedelta(days=7)  # petition updates older than this are not mailed any more
 
 
 def _sent_before(key):
@@ -56,74 +47,7 @@ def reminder_key(place_id: int, minutes: int, start_at: datetime) -> str:
     return f"reminder:{place_id}:{minutes}:{int(start_at.timestamp())}"
 
 
-# ------------------------------------------------------------------ reminder offsets
-
-def reminder_offsets(event_id: int) -> list[int]:
-    """The event's offsets in minutes, longest first; [] when its organizers turned reminders off."""
-    stored = db.session.scalars(select(ReminderOffset.minutes).where(ReminderOffset.event_id == event_id)).all()
-    return sorted((m for m in stored if m > 0), reverse=True) if stored else list(DEFAULT_OFFSETS)
-
-
-def set_reminder_offsets(user_id: int, event_id: int, minutes: list[int]) -> list[int]:
-    """Replace the event's offsets (minutes before each timeslot's start); an empty list turns reminders off."""
-    event = db.session.get(Event, event_id)
-    if event is None:
-        raise NotFound("No such event.")
-    if not events.can_manage(user_id, event):
-        raise Forbidden("Only the event's organizers change its reminders.")
-    wanted = _checked_offsets(minutes)
-    if wanted == reminder_offsets(event_id):  # unchanged: an event on the defaults keeps following them
-        return wanted
-    db.session.query(ReminderOffset).filter_by(event_id=event_id).delete()
-    for m in wanted or [0]:
-        db.session.add(ReminderOffset(event_id=event_id, minutes=m))
-    db.session.commit()
-    return wanted
-
-
-def _checked_offsets(minutes) -> list[int]:
-    """Distinct whole minutes, longest first, within the limits; Invalid otherwise."""
-    try:
-        wanted = sorted({int(m) for m in minutes}, reverse=True)
-    except (TypeError, ValueError):
-        raise Invalid("Reminder times are whole minutes.", {"minutes": "Whole minutes."}) from None
-    if len(wanted) > MAX_OFFSETS or any(m < 1 or m > MAX_OFFSET for m in wanted):
-        raise Invalid(f"Up to {MAX_OFFSETS} reminders, from 1 minute to 14 days before.",
-                      {"minutes": f"Up to {MAX_OFFSETS}, each 1 to {MAX_OFFSET} minutes."})
-    return wanted
-
-
-def parse_offsets(text: str | None) -> list[int]:
-    """Minutes from what an organizer types, like "24h, 1h, 30m, 2d"; empty means no reminders.
-
-    Checked against the same limits as ``set_reminder_offsets``, so a form can refuse
-    bad input before it saves anything.
-    """
-    minutes = []
-    for part in (text or "").split(","):
-        part = part.strip()
-        match = _OFFSET.fullmatch(part.lower())
-        if match and match[2] in UNIT_MINUTES:
-            minutes.append(int(match[1]) * UNIT_MINUTES[match[2]])
-        elif part.isdigit() and len(part) <= 6:
-            raise Invalid(f"“{part}” needs a unit: {part}m for minutes, {part}h for hours or {part}d for days.",
-                          {"minutes": "Like 24h, 1h or 30m."})
-        elif part:
-            shown = part if len(part) <= 20 else part[:20] + "…"
-            raise Invalid(f"“{shown}” is not a time before the start. Write each like 2d, 24h or 30m, "
-                          "separated by commas.", {"minutes": "Like 24h, 1h or 30m."})
-    return _checked_offsets(minutes)
-
-
-def format_offsets(minutes: list[int]) -> str:
-    """The offsets as an organizer writes them: [1440, 60, 30] is "24h, 1h, 30m"; a day is "24h", not "1d"."""
-    def one(m: int) -> str:
-        if m % 1440 == 0 and m > 1440:
-            return f"{m // 1440}d"
-        return f"{m // 60}h" if m % 60 == 0 else f"{m}m"
-
-    return ", ".join(one(m) for m in sorted(minutes, reverse=True))
-
+# ------------------------------------------------------------------ reminders
 
 def _offsets_in_use() -> list[int]:
     stored = db.session.scalars(select(ReminderOffset.minutes).distinct()).all()
@@ -136,12 +60,10 @@ def _uses_offset(minutes: int):
     return chosen | ~own if minutes in DEFAULT_OFFSETS else chosen
 
 
-# ------------------------------------------------------------------ reminders
-
 def due_reminders(minutes: int, now: datetime, after: int = 0, limit: int = BATCH) -> tuple[list[int], int | None]:
     """Confirmed places whose reminder ``minutes`` before the start is due and not yet queued:
     (their ids, the place id to continue after, or None at the end), a page at a time so a
-    sweep of 100,000 reminders holds one page in memory.
+    sweep holds one page in memory however many are due.
 
     A place confirmed after its reminder's moment (plus one sweep interval of slack)
     gets none: an RSVP 30 minutes before the start is not "reminded" of it a day ahead.
@@ -235,8 +157,9 @@ def send_due_reminders(now: datetime | None = None) -> int:
 
 # ------------------------------------------------------------------ change and cancellation notices
 
+@event_changed_significantly.connect
 def record_significant_change(event_id: int) -> None:
-    """ON_SIGNIFICANT_CHANGE hook: open a notice due after the coalescing window, or join the open one."""
+    """Open a notice due after the coalescing window, or join the open one."""
     now = utcnow()
     window = timedelta(minutes=current_app.config["NOTICE_COALESCE_MINUTES"])
     db.session.execute(
@@ -244,8 +167,6 @@ def record_significant_change(event_id: int) -> None:
         .on_conflict_do_nothing(index_elements=["event_id"], index_where=text("sent_at IS NULL"))
     )
 
-
-events.ON_SIGNIFICANT_CHANGE.append(record_significant_change)
 
 
 def send_due_notices(now: datetime | None = None) -> int:
@@ -331,7 +252,7 @@ def send_followups(now: datetime | None = None) -> int:
                 next_events=next_events, more_url=external_url("events.index", org=event.organization.slug),
             ) is not None
         attendees_url = external_url("rsvps.attendees", slug=event.organization.slug, event_uuid=event.uuid)
-        for user in _organizers(event.organization_id):
+        for user in active_organizers(event.organization_id):
             queued += queue_mail(
                 user.email, "followup_organizer", dedupe_key=f"followup-organizer:{slot.id}:{user.id}",
                 user=user, event=event, organization=event.organization, label=label, going=len(places),
@@ -340,101 +261,3 @@ def send_followups(now: datetime | None = None) -> int:
         db.session.commit()
     return queued
 
-
-def _organizers(organization_id: int) -> list[User]:
-    return db.session.scalars(
-        select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == organization_id, User.active.is_(True)).order_by(User.id)
-    ).all()
-
-
-# ------------------------------------------------------------------ petitions
-
-def send_milestone_mails() -> int:
-    """Tell a petition's organizers each goal it reached (and the new goal), once per goal."""
-    queued = 0
-    milestones = db.session.scalars(
-        select(Milestone).where(Milestone.notified_at.is_(None)).order_by(Milestone.id).limit(BATCH)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for milestone in milestones:
-        petition = db.session.get(Petition, milestone.petition_id)
-        for user in _organizers(petition.organization_id):
-            queued += queue_mail(
-                user.email, "petition_milestone",
-                dedupe_key=f"milestone:{petition.id}:{milestone.signatures}:{user.id}",
-                user=user, petition=petition, organization=petition.organization, reached=milestone.signatures,
-                signatures=petition.count.signatures, goal=petition.goal,
-                petition_url=external_url("petitions.show", slug=petition.slug),
-                manage_url=external_url("petitions.edit", slug=petition.organization.slug, petition_id=petition.uuid),
-            ) is not None
-        milestone.notified_at = utcnow()
-    db.session.commit()
-    return queued
-
-
-def queue_closed_mails(petition_id: int) -> int:
-    """Tell each organizer that the petition closed on its date, with its final count; in the caller's transaction.
-
-    The key holds the closing date, so a petition reopened with a new date is announced again when that one comes.
-    """
-    petition = db.session.get(Petition, petition_id)
-    pending = select(func.coalesce(func.sum(CountDelta.delta), 0)).where(CountDelta.petition_id == petition_id)
-    signatures = db.session.scalar(  # one statement: a fold moving deltas into the count meanwhile changes nothing
-        select(PetitionCount.signatures + pending.scalar_subquery()).where(PetitionCount.petition_id == petition_id))
-    org, closed = petition.organization, petition.closes_at.strftime("%Y%m%dT%H%M%S%f")
-    urls = {
-        "petition_url": external_url("petitions.show", slug=petition.slug),
-        "manage_url": external_url("petitions.edit", slug=org.slug, petition_id=petition.uuid),
-        "delivery_url": external_url("delivery.plan", slug=org.slug, petition_id=petition.uuid),
-        "export_url": external_url("petitions.export_csv", slug=org.slug, petition_id=petition.uuid),
-    }
-    return sum(
-        queue_mail(user.email, "petition_closed", dedupe_key=f"petition-closed:{petition.id}:{closed}:{user.id}",
-                   user=user, petition=petition, organization=org, signatures=signatures, **urls) is not None
-        for user in _organizers(petition.organization_id)
-    )
-
-
-def send_update_mails(now: datetime | None = None, batch: int = BATCH) -> int:
-    """Mail recent petition updates to signers who opted in, a batch per update per run, walking a cursor."""
-    now = now or utcnow()
-    ids = db.session.scalars(
-        select(PetitionUpdate.id).where(
-            PetitionUpdate.created_at > now - UPDATE_WINDOW,
-            ~exists().where(UpdateMailing.update_id == PetitionUpdate.id, UpdateMailing.finished_at.is_not(None)))
-        .order_by(PetitionUpdate.id)
-    ).all()
-    queued = 0
-    for update_id in ids:
-        db.session.execute(upsert(UpdateMailing).values(update_id=update_id, last_signature_id=0)
-                           .on_conflict_do_nothing(index_elements=["update_id"]))
-        mailing = db.session.scalars(select(UpdateMailing).where(UpdateMailing.update_id == update_id)
-                                     .with_for_update(skip_locked=True)).first()
-        if mailing is None or mailing.finished_at is not None:
-            db.session.rollback()
-            continue
-        update = db.session.get(PetitionUpdate, update_id)
-        petition = db.session.get(Petition, update.petition_id)
-        rows = db.session.execute(
-            select(Signature, Subscription.id)
-            .join(Subscription, (Subscription.person_id == Signature.person_id)
-                  & (Subscription.organization_id == petition.organization_id))
-            .where(Signature.petition_id == petition.id, Signature.id > mailing.last_signature_id,
-                   Signature.opt_in_wording.is_not(None), Signature.confirmed_at.is_not(None),
-                   Signature.invalidated_at.is_(None), Subscription.unsubscribed_at.is_(None))
-            .order_by(Signature.id).limit(batch).options(joinedload(Signature.person))
-        ).all()
-        for signature, subscription_id in rows:
-            queued += queue_mail(
-                signature.person.email, "petition_update", dedupe_key=f"petition-update:{update.id}:{signature.id}",
-                subscription_id=subscription_id, update=update, petition=petition,
-                organization=petition.organization, person=signature.person,
-                petition_url=external_url("petitions.show", slug=petition.slug),
-            ) is not None
-        if rows:
-            mailing.last_signature_id = rows[-1][0].id
-        if len(rows) < batch:
-            mailing.finished_at = now
-        db.session.commit()
-    return queued

@@ -18,9 +18,3 @@ def send_due_notices() -> int:
 @shared_task
 def send_followups() -> int:
     return services.send_followups()
-
-
-@shared_task
-def send_petition_news() -> int:
-    """Milestones to organizers, then a batch of each recent update to opted-in signers."""
-    return services.send_milestone_mails() + services.send_update_mails()

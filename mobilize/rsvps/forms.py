@@ -17,7 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from mobilize.core.forms import options
 from mobilize.events.models import Event
-from mobilize.rsvps import services
+from mobilize.rsvps import seats, services
 from mobilize.rsvps.models import UTM_FIELDS
 
 
@@ -31,7 +31,7 @@ class CheckboxesField(SelectMultipleField):
 
 
 def _slot_choice(slot, event: Event) -> SelectChoice:
-    label = services.slot_label(slot, event.timezone)
+    label = seats.slot_label(slot, event.timezone)
     if slot.seats_left == 0:
         label += " · full, join the waitlist" if event.allow_waitlist else " · full"
     elif slot.seats_left is not None and slot.seats_left <= 10:

@@ -7,6 +7,7 @@ from mobilize.core.mail import (
     queue_mail,
     rewrite_composed_later,
 )
+from mobilize.events import disclosure
 from mobilize.events.models import Event, Timeslot
 from mobilize.events.times import format_range
 from mobilize.extensions import db
@@ -15,24 +16,21 @@ from mobilize.rsvps.links import event_url, manage_url
 from mobilize.rsvps.models import Attendance, Place
 
 
-def address_lines(event: Event) -> list[str]:
-    locality = ", ".join(part for part in (event.locality, " ".join(filter(None, (event.region, event.postal_code))))
-                         if part)
-    return [line for line in (event.venue, event.address_line1, event.address_line2, locality) if line]
-
-
 def details(attendance: Attendance, statuses: dict[int, str] | None = None) -> dict:
-    """What the supporter may see: the join link and a private address only with a confirmed place."""
+    """What the supporter may see (``events.disclosure``): a confirmed place shows the join link and a private
+    address."""
     event = attendance.event
     statuses = statuses if statuses is not None else {p.timeslot_id: p.status for p in attendance.places}
     confirmed = "confirmed" in statuses.values()
-    private = event.address_visibility == "private"
+    audience = disclosure.audience(confirmed=confirmed)
+    shown = disclosure.sees_address(event, audience)
+    url, instructions = disclosure.join_link(event, audience)
     return {
         "confirmed": confirmed,
-        "address": address_lines(event) if (confirmed or not private) and not event.is_virtual else [],
-        "address_hidden": private and not confirmed and not event.is_virtual,
-        "virtual_action_url": event.virtual_action_url if confirmed else "",
-        "virtual_instructions": event.virtual_instructions if confirmed else "",
+        "address": disclosure.address_lines(event) if shown else [],
+        "address_hidden": not shown and not event.is_virtual,
+        "virtual_action_url": url,
+        "virtual_instructions": instructions,
     }
 
 
@@ -67,7 +65,7 @@ def event_ics(event_id: int, timeslot_ids: list[int]) -> dict | None:
     if not slots:
         return None
     content = event_calendar(event, slots, url=event_url(event), organization_name=event.organization.name,
-                             tags=[tag.name for tag in event.tags], audience="attendee")
+                             tags=[tag.name for tag in event.tags], audience=disclosure.ATTENDEE)
     return {"filename": "event.ics", "content": content.decode(), "mimetype": "text/calendar"}
 
 

@@ -1,7 +1,7 @@
 """Attendances: one per person and event, with a place in each timeslot they chose.
 
 The seat a place holds is counted on ``Timeslot.seats_taken``; both change
-only in ``rsvps.services`` with the timeslot row locked.
+only in ``rsvps.seats`` with the timeslot row locked.
 """
 
 from datetime import datetime
@@ -100,16 +100,6 @@ class Place(TimestampMixin, db.Model):
 
     attendance: Mapped[Attendance] = relationship(back_populates="places")
     timeslot: Mapped[Timeslot] = relationship()
-
-
-class PersonalFeed(db.Model):
-    """The secret in a supporter's personal calendar feed URL; replaced to revoke it."""
-
-    __tablename__ = "personal_feeds"
-
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 def waitlist_positions(attendance: Attendance) -> dict[int, int]:

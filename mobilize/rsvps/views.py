@@ -22,10 +22,20 @@ from mobilize.core.auth import current_user_id
 from mobilize.core.errors import DomainError, NotFound
 from mobilize.core.forms import apply_errors
 from mobilize.core.urls import page_number, safe_next
+from mobilize.events import access
 from mobilize.events.models import Event
 from mobilize.events.times import format_when
 from mobilize.extensions import limiter
-from mobilize.rsvps import forms, links, mail, services
+from mobilize.feeds.personal import feed_token_for, rotate_feed_token
+from mobilize.rsvps import forms, links, mail, seats, services
+from mobilize.rsvps.attendees import (
+    attendance_by_uuid,
+    attendee_csv,
+    attendee_page,
+    going_count,
+    has_started,
+    status_counts,
+)
 from mobilize.rsvps.models import PLACE_STATUSES, UTM_FIELDS, waitlist_positions
 
 bp = Blueprint("rsvps", __name__)
@@ -42,8 +52,8 @@ def rsvp_form_for(event: Event) -> forms.RsvpForm:
 
 @bp.app_context_processor
 def rsvp_helpers():
-    return {"rsvp_form_for": rsvp_form_for, "going_count": services.going_count, "event_url": links.event_url,
-            "slot_label": services.slot_label}
+    return {"rsvp_form_for": rsvp_form_for, "going_count": going_count, "event_url": links.event_url,
+            "slot_label": seats.slot_label}
 
 
 @bp.app_template_filter("rsvp_time")
@@ -87,7 +97,7 @@ def thanks(event_uuid):
     """After an RSVP: its outcome, for the browser that sent it (the attendance's uuid is in the session)."""
     event = services.get_event(event_uuid, current_user_id())
     try:
-        attendance = services.attendance_by_uuid(event, uuid.UUID(session.get("rsvp", "")))
+        attendance = attendance_by_uuid(event, uuid.UUID(session.get("rsvp", "")))
     except (NotFound, ValueError):
         return redirect(links.event_url(event, external=False))
     return render_template("rsvps/thanks.html", event=event, attendance=attendance,
@@ -116,7 +126,7 @@ def manage(token: str):
         else:
             flash("Your RSVP is updated. We emailed you the details.", "success")
             return redirect(url_for("rsvps.manage", token=token))
-    feed_url = url_for("feeds.personal", token=services.feed_token_for(attendance.person_id), _external=True)
+    feed_url = url_for("feeds.personal", token=feed_token_for(attendance.person_id), _external=True)
     response = Response(render_template(
         "rsvps/manage.html", event=event, attendance=attendance, form=form, token=token, empty_form=forms.EmptyForm(),
         positions=waitlist_positions(attendance), details=mail.details(attendance), feed_url=feed_url,
@@ -148,7 +158,7 @@ def new_link(token: str):
 def new_calendar_link(token: str):
     attendance = links.attendance_for_token(token)
     if forms.EmptyForm().validate_on_submit():
-        services.rotate_feed_token(attendance.person_id)
+        rotate_feed_token(attendance.person_id)
         flash("Your calendar link is replaced. Subscribe again with the new one; the old one stops updating.", "info")
     return _private(redirect(url_for("rsvps.manage", token=token)))
 
@@ -169,25 +179,25 @@ def _filters(event: Event, form: forms.AttendeeFilterForm) -> dict:
 def _filter_form(event: Event) -> forms.AttendeeFilterForm:
     form = forms.AttendeeFilterForm(formdata=request.args)
     form.timeslot.choices = forms.options(("", "All times"), *(
-        (str(slot.uuid), services.slot_label(slot, event.timezone)) for slot in event.timeslots))
+        (str(slot.uuid), seats.slot_label(slot, event.timezone)) for slot in event.timeslots))
     return form
 
 
 @bp.get("/orgs/<slug>/events/<uuid:event_uuid>/attendees")
 @login_required
 def attendees(slug: str, event_uuid):
-    event = services.event_for_organizer(current_user_id(), slug, event_uuid)
+    event = access.event_for_organizer(current_user_id(), event_uuid, slug=slug)
     filter_form = _filter_form(event)
     page = page_number(request.args.get("page"))
     per_page = 50
-    rows, total = services.attendee_page(event, page=page, per_page=per_page, **_filters(event, filter_form))
-    move_choices = [(str(s.uuid), services.slot_label(s, event.timezone)) for s in services.open_timeslots(event)]
+    rows, total = attendee_page(event, page=page, per_page=per_page, **_filters(event, filter_form))
+    move_choices = [(str(s.uuid), seats.slot_label(s, event.timezone)) for s in services.open_timeslots(event)]
     return render_template(
         "rsvps/attendees.html", event=event, slug=slug, rows=rows, total=total, page=page, per_page=per_page,
-        filter_form=filter_form, counts=services.status_counts(event), empty_form=forms.EmptyForm(),
+        filter_form=filter_form, counts=status_counts(event), empty_form=forms.EmptyForm(),
         capacity_forms={slot.id: forms.CapacityForm(prefix=f"s{slot.id}", capacity=slot.capacity)
                         for slot in event.timeslots},
-        move_choices=move_choices, started=services.has_started(event),
+        move_choices=move_choices, started=has_started(event),
         query=request.query_string.decode(),
     )
 
@@ -195,8 +205,8 @@ def attendees(slug: str, event_uuid):
 @bp.get("/orgs/<slug>/events/<uuid:event_uuid>/attendees.csv")
 @login_required
 def export(slug: str, event_uuid):
-    event = services.event_for_organizer(current_user_id(), slug, event_uuid)
-    chunks = services.attendee_csv(event, **_filters(event, _filter_form(event)))
+    event = access.event_for_organizer(current_user_id(), event_uuid, slug=slug)
+    chunks = attendee_csv(event, **_filters(event, _filter_form(event)))
     response = Response(stream_with_context(chunks), mimetype="text/csv")
     filename = f"attendees-{event.uuid.hex[:8]}-{date.today().isoformat()}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -210,8 +220,8 @@ def _back(slug: str, event: Event):
 
 
 def _attendee_action(slug: str, event_uuid, attendance_uuid, action, success: str):
-    event = services.event_for_organizer(current_user_id(), slug, event_uuid)
-    attendance = services.attendance_by_uuid(event, attendance_uuid)
+    event = access.event_for_organizer(current_user_id(), event_uuid, slug=slug)
+    attendance = attendance_by_uuid(event, attendance_uuid)
     if forms.EmptyForm().validate_on_submit():
         try:
             action(event, attendance)
@@ -260,7 +270,7 @@ def move(slug: str, event_uuid, attendance_uuid):
 @bp.post("/orgs/<slug>/events/<uuid:event_uuid>/timeslots/<uuid:timeslot_uuid>/capacity")
 @login_required
 def capacity(slug: str, event_uuid, timeslot_uuid):
-    event = services.event_for_organizer(current_user_id(), slug, event_uuid)
+    event = access.event_for_organizer(current_user_id(), event_uuid, slug=slug)
     slot = _slot_by_uuid(event, str(timeslot_uuid))
     if slot is None:
         raise NotFound("We could not find that time.")

@@ -29,12 +29,12 @@ def test_cli_creates_organizer_and_prints_working_token(app, client):
 def test_the_first_start_mails_no_one(app):
     """Seeding, then every sweep the beat runs at once, leaves the outbox empty."""
     from mobilize.core.models import OutboundMail
-    from mobilize.petitions import counting
+    from mobilize.petitions import counting, news
     from mobilize.reminders import services as reminders
 
     assert app.test_cli_runner().invoke(args=["demo", "seed"]).exit_code == 0
     counting.fold_counts()
-    for sweep in (reminders.send_update_mails, reminders.send_due_reminders, reminders.send_due_notices,
-                  reminders.send_followups, reminders.send_milestone_mails):
+    for sweep in (news.send_update_mails, reminders.send_due_reminders, reminders.send_due_notices,
+                  reminders.send_followups, news.send_milestone_mails):
         sweep()
     assert db.session.scalars(select(OutboundMail.to)).all() == []

@@ -6,7 +6,7 @@ import pytest
 
 from mobilize.accounts import services as accounts
 from mobilize.core.errors import Forbidden, NotFound
-from mobilize.events import cohosts, services
+from mobilize.events import access, cohosts, listing, services
 from tests.events.test_views import editor_data
 from tests.support.session import login
 from tests.support.web import submit
@@ -23,7 +23,7 @@ def listed_under(anonymous, org) -> set[str]:
 
 
 def managed_titles(user, org) -> set[str]:
-    upcoming, past = services.managed_events(user.id, org.id)
+    upcoming, past = listing.managed_events(user.id, org.id)
     return {event.title for event, _ in [*upcoming, *past]}
 
 
@@ -53,7 +53,7 @@ def test_a_named_cohost_is_only_invited_nothing_shows_under_it_and_it_gets_no_ri
     assert listed_under(anonymous, host) == {"Flex rally"}
     assert listed_under(anonymous, partner) == set()
     assert managed_titles(partner_user, partner) == set()
-    assert not services.can_manage(partner_user.id, event)
+    assert not access.can_manage(partner_user.id, event)
     with pytest.raises(NotFound):
         services.update_event(partner_user.id, event.uuid, {"title": "Ours now"})
     with pytest.raises(NotFound):
@@ -112,7 +112,7 @@ def test_a_declined_invitation_shows_nothing_and_is_not_sent_again_until_named_a
     response = submit(client, invitation_url(partner, invitation), {"answer": "decline"})
     assert response.status_code == 302
     assert listed_under(anonymous, partner) == set() and managed_titles(partner_user, partner) == set()
-    assert not services.can_manage(partner_user.id, event)
+    assert not access.can_manage(partner_user.id, event)
     send_queued_mail()
 
     services.update_event(host_user.id, event.uuid, {"cohosts": [partner.slug]})
@@ -158,7 +158,7 @@ def test_dropping_a_name_withdraws_the_invitation_or_ends_the_cohosting(anonymou
     cohosts.respond(partner_user.id, later.cohost_invitations[0].uuid, True)
     assert listed_under(anonymous, partner) == {"Second rally"}
     services.update_event(host_user.id, later.uuid, {"cohosts": []})
-    assert listed_under(anonymous, partner) == set() and not services.can_manage(partner_user.id, later)
+    assert listed_under(anonymous, partner) == set() and not access.can_manage(partner_user.id, later)
 
 
 def test_a_cohost_may_stop_cohosting_but_never_renames_the_cohosts(anonymous, client, invited):
@@ -169,5 +169,5 @@ def test_a_cohost_may_stop_cohosting_but_never_renames_the_cohosts(anonymous, cl
     with pytest.raises(Forbidden):
         services.update_event(partner_user.id, event.uuid, {"cohosts": []})
     cohosts.respond(partner_user.id, invitation.uuid, False)  # stop co-hosting
-    assert listed_under(anonymous, partner) == set() and not services.can_manage(partner_user.id, event)
+    assert listed_under(anonymous, partner) == set() and not access.can_manage(partner_user.id, event)
     assert [(org.slug, status) for org, status in cohosts.answers(event)] == [(partner.slug, "declined")]

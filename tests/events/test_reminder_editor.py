@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from mobilize.events import reminder_offsets as reminders
 from mobilize.events import services
 from mobilize.events.models import Event
-from mobilize.reminders import services as reminders
-from mobilize.reminders.models import ReminderOffset
+from mobilize.events.reminder_offsets import ReminderOffset
 from tests.events.test_views import editor_data
 from tests.support.session import log_in_browser, login
 from tests.support.web import submit

@@ -7,8 +7,8 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from mobilize.core.errors import Invalid
-from mobilize.events import search, services
-from mobilize.events.services import EventFilters, filters_from_args, search_events
+from mobilize.events import search
+from mobilize.events.listing import EventFilters, filters_from_args, search_events
 
 
 def test_haversine_matches_published_great_circle_distances():
@@ -103,7 +103,7 @@ def test_listing_shows_upcoming_public_events_soonest_first_with_pages(make):
     assert [h.event.title for h in first.hits] == ["Event 4", "Event 3", "Event 2"] and first.has_next
     second = search_events(EventFilters(page=2), per_page=3)
     assert [h.event.title for h in second.hits] == ["Event 1", "Event 0"] and not second.has_next
-    assert services.EventFilters(page=2).args() == {"page": 2}
+    assert EventFilters(page=2).args() == {"page": 2}
 
 
 def test_an_event_with_several_timeslots_is_listed_once_at_its_next_one(make):

@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from mobilize.core.errors import Forbidden, Invalid, NotFound
+from mobilize.core.signals import event_changed_significantly
 from mobilize.events import services, times
 from mobilize.events.models import Tag, Timeslot
-from tests.events.conftest import event_fields
+from tests.support.factories import event_fields
 
 
 def test_times_are_shown_in_the_events_zone_with_its_abbreviation():
@@ -73,11 +74,18 @@ def test_changing_the_zone_moves_the_local_dates(make, new_event, db):
     assert db.session.scalar(select(Timeslot.local_date)) == date(2026, 12, 6)
 
 
-def test_time_and_place_changes_raise_the_sequence_and_call_the_hooks(make, new_event, monkeypatch):
+@pytest.fixture
+def significant_changes():
+    """The event ids the event_changed_significantly signal was sent for, while the test runs."""
+    called = []
+    with event_changed_significantly.connected_to(called.append):
+        yield called
+
+
+def test_time_and_place_changes_raise_the_sequence_and_call_the_hooks(make, new_event, significant_changes):
     user, org = make.organizer()
     event = new_event(user, org)
-    called = []
-    monkeypatch.setattr(services, "ON_SIGNIFICANT_CHANGE", [called.append])
+    called = significant_changes
     slot = services.active_timeslots(event)[0]
 
     services.update_event(user.id, event.uuid, {"title": "New title", "description": "More words", "tags": ["x"]})
@@ -98,15 +106,14 @@ def test_time_and_place_changes_raise_the_sequence_and_call_the_hooks(make, new_
     assert (event.status, event.sequence, called) == ("cancelled", 4, [event.id] * 4)
 
 
-def test_a_failing_hook_rolls_the_change_back(make, new_event, monkeypatch, db):
+def test_a_failing_hook_rolls_the_change_back(make, new_event, db):
     user, org = make.organizer()
     event = new_event(user, org)
 
     def broken(event_id):
         raise RuntimeError("notifier down")
 
-    monkeypatch.setattr(services, "ON_SIGNIFICANT_CHANGE", [broken])
-    with pytest.raises(RuntimeError):
+    with event_changed_significantly.connected_to(broken), pytest.raises(RuntimeError):
         services.update_event(user.id, event.uuid, {"venue": "Elsewhere"})
     db.session.expire_all()
     fresh = services.public_event(event.uuid)

@@ -1,31 +1,12 @@
 """Feeds tests: events made through the events service, and every feed parsed by two parsers."""
 
-from datetime import datetime, timedelta
 
 import icalendar
 import pytest
 from ical.calendar_stream import IcsCalendarStream
 
-from mobilize.core.models import utcnow
 from mobilize.events import services as events
-
-
-def event_fields(**overrides) -> dict:
-    """A public in-person event a week from now, 6-8 PM in New York, unless overridden."""
-    day = (utcnow() + timedelta(days=7)).date()
-    fields = {
-        "title": "Flex Friday meetup", "summary": "Talk flexible work with neighbours.",
-        "description": "Bring a friend. **Snacks** provided.", "event_type": "meeting", "visibility": "public",
-        "timezone": "America/New_York", "venue": "Union Hall", "address_line1": "1 Main St",
-        "locality": "New York", "region": "NY", "postal_code": "10001", "country": "US",
-        "latitude": 40.7506, "longitude": -73.9972,
-        "timeslots": [{"start_at": datetime(day.year, day.month, day.day, 18),
-                       "end_at": datetime(day.year, day.month, day.day, 20), "capacity": 30}],
-        "tags": ["remote work"], "contact_name": "Olive Organizer", "contact_email": "olive.private@example.org",
-        "contact_phone": "555-0100",
-    }
-    fields.update(overrides)
-    return fields
+from tests.support.factories import event_fields
 
 
 @pytest.fixture

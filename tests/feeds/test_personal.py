@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 
-from mobilize.feeds import ical
+from mobilize.feeds import ical, personal
 from mobilize.rsvps import services as rsvps
-from tests.feeds.conftest import event_fields
+from tests.support.factories import event_fields
 
 JOIN = "https://meet.example/secret-room"
 
@@ -29,7 +29,7 @@ def test_confirmed_rsvps_carry_the_join_link_and_waitlisted_ones_are_tentative(c
     waiting = rsvp(full)
     assert waiting.status == "waitlisted"
     new_event(user, org, title="Not going")
-    token = rsvps.feed_token_for(attendance.person_id)
+    token = personal.feed_token_for(attendance.person_id)
     response = client.get(f"/calendar/me/{token}.ics")
     assert response.status_code == 200 and response.headers["Cache-Control"] == "private, max-age=300"
     feed = parse(response.data)
@@ -45,7 +45,7 @@ def test_a_cancelled_rsvp_leaves_the_calendar_as_a_cancelled_entry(client, make,
     user, org = make.organizer()
     event = online_event(new_event, user, org)
     attendance = rsvp(event)
-    url = f"/calendar/me/{rsvps.feed_token_for(attendance.person_id)}.ics"
+    url = f"/calendar/me/{personal.feed_token_for(attendance.person_id)}.ics"
     before = client.get(url)
     uid = ical.uid(event.timeslots[0].uuid)
     sequence = parse(before.data).by_uid(uid)["SEQUENCE"]
@@ -60,7 +60,7 @@ def test_a_cancelled_rsvp_leaves_the_calendar_as_a_cancelled_entry(client, make,
 def test_rsvping_to_another_event_refreshes_the_cached_feed(client, make, new_event, parse):
     user, org = make.organizer()
     first, second = online_event(new_event, user, org), online_event(new_event, user, org, title="Second meetup")
-    url = f"/calendar/me/{rsvps.feed_token_for(rsvp(first).person_id)}.ics"
+    url = f"/calendar/me/{personal.feed_token_for(rsvp(first).person_id)}.ics"
     before = client.get(url)
     assert client.get(url, headers={"If-None-Match": before.headers["ETag"]}).status_code == 304  # cached
     rsvp(second)
@@ -72,7 +72,7 @@ def test_rsvping_to_another_event_refreshes_the_cached_feed(client, make, new_ev
 def test_an_alarm_reminds_before_each_event_and_odd_values_are_refused(client, make, new_event, parse):
     user, org = make.organizer()
     attendance = rsvp(online_event(new_event, user, org))
-    token = rsvps.feed_token_for(attendance.person_id)
+    token = personal.feed_token_for(attendance.person_id)
     feed = parse(client.get(f"/calendar/me/{token}.ics?alarm=60").data)
     assert [a.decoded("TRIGGER") for e in feed.events for a in e.walk("VALARM")] == [-timedelta(hours=1)]
     assert not parse(client.get(f"/calendar/me/{token}.ics").data).events[0].walk("VALARM")
@@ -82,8 +82,19 @@ def test_an_alarm_reminds_before_each_event_and_odd_values_are_refused(client, m
 def test_a_replaced_link_stops_the_old_feed(client, make, new_event):
     user, org = make.organizer()
     attendance = rsvp(online_event(new_event, user, org))
-    old = rsvps.feed_token_for(attendance.person_id)
-    new = rsvps.rotate_feed_token(attendance.person_id)
+    old = personal.feed_token_for(attendance.person_id)
+    new = personal.rotate_feed_token(attendance.person_id)
     assert client.get(f"/calendar/me/{old}.ics").status_code == 404
     assert client.get(f"/calendar/me/{new}.ics").status_code == 200
     assert client.get("/calendar/me/not-a-token.ics").status_code == 404
+
+
+def test_feed_token_is_stable_until_rotated(make, new_event):
+    user, org = make.organizer()
+    person_id = rsvp(online_event(new_event, user, org)).person_id
+    token = personal.feed_token_for(person_id)
+    assert personal.feed_token_for(person_id) == token
+    assert personal.person_for_feed_token(token).id == person_id
+    new = personal.rotate_feed_token(person_id)
+    assert new != token and personal.person_for_feed_token(token) is None
+    assert personal.person_for_feed_token(new).id == person_id

@@ -6,7 +6,7 @@ from mobilize.core.models import utcnow
 from mobilize.extensions import db
 from mobilize.reminders import services
 from mobilize.rsvps import services as rsvps
-from tests.reminders.conftest import outbox
+from tests.support.factories import outbox
 
 
 def _end(event, hours_ago: float) -> None:

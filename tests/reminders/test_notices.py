@@ -10,7 +10,7 @@ from mobilize.events import services as events
 from mobilize.extensions import db
 from mobilize.reminders import services
 from mobilize.reminders.models import EventNotice
-from tests.reminders.conftest import outbox
+from tests.support.factories import outbox
 
 
 def test_several_edits_within_the_window_make_one_notice_with_the_latest_place(make, rsvp_to):

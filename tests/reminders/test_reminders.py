@@ -6,11 +6,12 @@ from datetime import timedelta
 import pytest
 
 from mobilize.core.models import utcnow
+from mobilize.events import reminder_offsets as offsets
 from mobilize.events import services as events
 from mobilize.extensions import db
 from mobilize.reminders import services
 from mobilize.rsvps import services as rsvps
-from tests.reminders.conftest import outbox
+from tests.support.factories import outbox
 
 
 def test_each_reminder_is_queued_once_however_often_the_sweep_runs(make, rsvp_to):
@@ -102,15 +103,15 @@ def test_organizers_choose_the_offsets_and_can_turn_reminders_off(make, rsvp_to)
     event = make.event(org)
     start = event.timeslots[0].start_at
     rsvp_to(event)
-    assert services.set_reminder_offsets(user.id, event.id, [180, 15]) == [180, 15]
+    assert offsets.set_reminder_offsets(user.id, event.id, [180, 15]) == [180, 15]
 
     assert services.send_due_reminders(now=start - timedelta(hours=2)) == 1  # 3 hours, not 1 hour
     assert services.send_due_reminders(now=start - timedelta(minutes=59)) == 0
     assert services.send_due_reminders(now=start - timedelta(minutes=10)) == 1
-    assert services.reminder_offsets(event.id) == [180, 15]
+    assert offsets.reminder_offsets(event.id) == [180, 15]
 
-    services.set_reminder_offsets(user.id, event.id, [])
-    assert services.reminder_offsets(event.id) == []
+    offsets.set_reminder_offsets(user.id, event.id, [])
+    assert offsets.reminder_offsets(event.id) == []
     assert services.send_due_reminders(now=start - timedelta(minutes=1)) == 0
 
 
@@ -121,12 +122,12 @@ def test_only_the_events_organizers_change_its_offsets_and_bad_values_are_refuse
     stranger, _ = make.organizer()
     event = make.event(org)
     with pytest.raises(Forbidden):
-        services.set_reminder_offsets(stranger.id, event.id, [60])
+        offsets.set_reminder_offsets(stranger.id, event.id, [60])
     with pytest.raises(Invalid):
-        services.set_reminder_offsets(user.id, event.id, [0])
+        offsets.set_reminder_offsets(user.id, event.id, [0])
     with pytest.raises(Invalid):
-        services.set_reminder_offsets(user.id, event.id, ["soon"])
-    assert services.reminder_offsets(event.id) == list(services.DEFAULT_OFFSETS)
+        offsets.set_reminder_offsets(user.id, event.id, ["soon"])
+    assert offsets.reminder_offsets(event.id) == list(offsets.DEFAULT_OFFSETS)
 
 
 def test_overlapping_sweeps_queue_each_reminder_once(app, make, rsvp_to):

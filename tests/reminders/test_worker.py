@@ -16,7 +16,7 @@ from mobilize.events import services as events
 from mobilize.extensions import db
 from mobilize.reminders.models import EventNotice
 from mobilize.reminders.tasks import send_due_notices, send_due_reminders
-from tests.reminders.conftest import outbox
+from tests.support.factories import outbox
 from tests.support.infra import VENV_BIN, Process, body_text, start_celery_worker, wait_until
 
 JOIN = "https://meet.example.org/flex-friday"

@@ -9,12 +9,11 @@ from sqlalchemy import update
 from mobilize.accounts import services as accounts
 from mobilize.core.models import utcnow
 from mobilize.extensions import db
-from mobilize.petitions import counting, tasks
+from mobilize.petitions import counting, news, tasks
 from mobilize.petitions import services as petition_services
 from mobilize.petitions.models import Petition
-from mobilize.reminders import services
 from tests.petitions.conftest import PetitionFactories
-from tests.reminders.conftest import outbox
+from tests.support.factories import outbox
 from tests.support.infra import body_text, start_celery_worker, wait_until
 
 SUBJECT = "Closed with"
@@ -56,7 +55,7 @@ def test_organizers_are_told_once_when_the_worker_closes_a_petition_on_its_date(
     assert tasks.close_due_petitions() == 1
     assert send_queued_mail() == 2
     assert tasks.close_due_petitions() == 0
-    assert services.queue_closed_mails(petition.id) == 0  # the same close, queued again: the outbox refuses it
+    assert news.queue_closed_mails(petition.id) == 0  # the same close, queued again: the outbox refuses it
     db.session.commit()
     assert send_queued_mail() == 0
 

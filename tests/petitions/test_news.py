@@ -8,11 +8,10 @@ from sqlalchemy import select
 from mobilize.core.models import utcnow
 from mobilize.extensions import db
 from mobilize.people.models import Person, Subscription
-from mobilize.petitions import counting
+from mobilize.petitions import counting, news
 from mobilize.petitions import services as petition_services
-from mobilize.reminders import services
 from tests.petitions.conftest import PetitionFactories
-from tests.reminders.conftest import outbox
+from tests.support.factories import outbox
 
 
 def test_organizers_are_told_once_when_a_goal_is_reached_and_raised(make):
@@ -23,8 +22,8 @@ def test_organizers_are_told_once_when_a_goal_is_reached_and_raised(make):
     counting.fold_counts()
     counting.raise_goals()
 
-    assert services.send_milestone_mails() == 1
-    assert services.send_milestone_mails() == 0
+    assert news.send_milestone_mails() == 1
+    assert news.send_milestone_mails() == 0
     [mail] = outbox("milestone:", to=petition.organizer.email)
     assert mail.subject == f"2 signatures: {petition.title} reached its goal"
     assert "It has 3 now, and its new goal is" in mail.text_body
@@ -41,10 +40,10 @@ def test_updates_reach_opted_in_signers_once_across_batches_and_not_those_who_le
     _leave(person, petition)  # unsubscribed from the organization since
     petition_services.post_update(petition.organizer.id, petition.id, "We met the CEO", "She **listened**.")
 
-    assert services.send_update_mails(batch=2) == 2
-    assert services.send_update_mails(batch=2) == 2
-    assert services.send_update_mails(batch=2) == 0
-    assert services.send_update_mails(batch=2) == 0
+    assert news.send_update_mails(batch=2) == 2
+    assert news.send_update_mails(batch=2) == 2
+    assert news.send_update_mails(batch=2) == 0
+    assert news.send_update_mails(batch=2) == 0
 
     mails = outbox("petition-update:")
     assert sorted(m.to for m in mails) == sorted(s.person.email for s in opted)
@@ -64,7 +63,7 @@ def test_a_petition_update_carries_a_one_click_unsubscribe_that_works(make, clie
     petition = factories.petition()
     fan = factories.confirmed(petition, email="fan@example.org", opt_in=True)
     petition_services.post_update(petition.organizer.id, petition.id, "Hearing set", "Come to the hearing.")
-    assert services.send_update_mails() == 1
+    assert news.send_update_mails() == 1
     assert send_queued_mail() >= 1
 
     [message] = [m for m in smtp_server.messages if m["Subject"].startswith("Hearing set")]
