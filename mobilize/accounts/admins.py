@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from mobilize.accounts.models import User
 from mobilize.core.errors import Forbidden, NotFound
+from mobilize.core.transaction import unit_of_work
 from mobilize.extensions import db
 
 
@@ -20,6 +21,6 @@ def set_site_admin(email: str, value: bool = True) -> User:
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise NotFound(f"No organizer with the email {email}.")
-    user.is_site_admin = value
-    db.session.commit()
+    with unit_of_work():
+        user.is_site_admin = value
     return user

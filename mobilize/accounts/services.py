@@ -27,6 +27,7 @@ from mobilize.core.errors import Conflict, DomainError, Forbidden, Invalid, NotF
 from mobilize.core.mail import queue_mail
 from mobilize.core.models import utcnow
 from mobilize.core.text import slugify
+from mobilize.core.transaction import unit_of_work
 from mobilize.core.zones import zone
 from mobilize.extensions import db
 
@@ -73,16 +74,15 @@ def sign_up(email: str, name: str, password: str, organization_name: str | None 
     """
     _check_password(password)
     user = User(email=normalize_login_email(email), name=name.strip(), password_hash=hasher.hash(password))
-    db.session.add(user)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("An account with this email already exists.",
-                       {"email": "Log in instead, or reset your password."})
-    if organization_name:
-        _new_organization(user, organization_name)
-    db.session.commit()
+    with unit_of_work():
+        db.session.add(user)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            raise Conflict("An account with this email already exists.",
+                           {"email": "Log in instead, or reset your password."})
+        if organization_name:
+            _new_organization(user, organization_name)
     return user
 
 
@@ -99,13 +99,13 @@ def request_sign_up(email: str, name: str, organization_name: str) -> None:
     The caller must answer the same either way.
     """
     email, name = normalize_login_email(email), name.strip()
-    user = _user_by_login_email(email)
-    if user is None:
-        token = _sign_up_serializer().dumps({"email": email, "name": name, "org": organization_name.strip()})
-        queue_mail(email, "sign_up_confirm", name=name, token=token)
-    else:
-        queue_mail(user.email, "sign_up_existing", user=user, token=_reset_token(user))
-    db.session.commit()
+    with unit_of_work():
+        user = _user_by_login_email(email)
+        if user is None:
+            token = _sign_up_serializer().dumps({"email": email, "name": name, "org": organization_name.strip()})
+            queue_mail(email, "sign_up_confirm", name=name, token=token)
+        else:
+            queue_mail(user.email, "sign_up_existing", user=user, token=_reset_token(user))
 
 
 def pending_sign_up(token: str) -> dict:
@@ -144,18 +144,18 @@ def authenticate(email: str, password: str) -> User:
             _mail_lock(user)
         raise Invalid("That email and password do not match an account.")
     throttle.clear(email)
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
-    user.last_login_at = utcnow()
-    db.session.commit()
+    with unit_of_work():
+        if hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hasher.hash(password)
+        user.last_login_at = utcnow()
     return user
 
 
 def _mail_lock(user: User) -> None:
     """Tell the owner their account is locked, once per lock whatever the processes counting did."""
-    queue_mail(user.email, "login_locked", dedupe_key=f"login-locked:{user.id}:{throttle.lock_period()}",
-               user=user, token=_reset_token(user), minutes=throttle.LOCK_SECONDS // 60)
-    db.session.commit()
+    with unit_of_work():
+        queue_mail(user.email, "login_locked", dedupe_key=f"login-locked:{user.id}:{throttle.lock_period()}",
+                   user=user, token=_reset_token(user), minutes=throttle.LOCK_SECONDS // 60)
 
 
 def user_for_session(session_id: str) -> User | None:
@@ -188,8 +188,8 @@ def request_password_reset(email: str) -> None:
     user = _user_by_login_email(email)
     if user is None or not user.active:
         return
-    queue_mail(user.email, "password_reset", user=user, token=_reset_token(user))
-    db.session.commit()
+    with unit_of_work():
+        queue_mail(user.email, "password_reset", user=user, token=_reset_token(user))
 
 
 def reset_password(token: str, password: str) -> User:
@@ -205,8 +205,8 @@ def reset_password(token: str, password: str) -> User:
     if user is None or password_fingerprint(user.password_hash) != data.get("h"):
         raise Invalid("This reset link was already used. Ask for a new one.")
     _check_password(password)
-    user.password_hash = hasher.hash(password)
-    db.session.commit()
+    with unit_of_work():
+        user.password_hash = hasher.hash(password)
     throttle.clear(user.email)
     return user
 
@@ -221,8 +221,8 @@ def change_password(user_id: int, current_password: str, new_password: str) -> U
     except (VerificationError, InvalidHashError):
         raise Invalid("Your current password is not right.", {"current_password": "Not your current password."})
     _check_password(new_password)
-    user.password_hash = hasher.hash(new_password)
-    db.session.commit()
+    with unit_of_work():
+        user.password_hash = hasher.hash(new_password)
     return user
 
 
@@ -252,8 +252,8 @@ def create_organization(user_id: int, name: str, description: str = "", website:
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("No such organizer.")
-    org = _new_organization(user, name, description, website)
-    db.session.commit()
+    with unit_of_work():
+        org = _new_organization(user, name, description, website)
     return org
 
 
@@ -301,14 +301,14 @@ def active_organizers(organization_id: int) -> list[User]:
 def update_organization(user_id: int, organization_id: int, **fields) -> Organization:
     require_member(user_id, organization_id, roles=("owner",))
     org = db.session.get(Organization, organization_id)
-    for key in ("name", "description", "website"):
-        if key in fields and fields[key] is not None:
-            setattr(org, key, fields[key].strip())
-    if fields.get("timezone"):
-        org.timezone = zone(fields["timezone"]).key
-    if not org.name:
-        raise Invalid("Give the organization a name.", {"name": "Required."})
-    db.session.commit()
+    with unit_of_work():
+        for key in ("name", "description", "website"):
+            if key in fields and fields[key] is not None:
+                setattr(org, key, fields[key].strip())
+        if fields.get("timezone"):
+            org.timezone = zone(fields["timezone"]).key
+        if not org.name:
+            raise Invalid("Give the organization a name.", {"name": "Required."})
     return org
 
 
@@ -318,11 +318,10 @@ def add_member(actor_id: int, organization_id: int, email: str, role: str = "org
         raise Invalid(f"Role must be one of {', '.join(ROLES)}.", {"role": "Unknown role."})
     user = user_by_email(email)
     membership = Membership(user_id=user.id, organization_id=organization_id, role=role)
-    db.session.add(membership)
     try:
-        db.session.commit()
+        with unit_of_work():
+            db.session.add(membership)
     except IntegrityError:
-        db.session.rollback()
         raise Conflict(f"{email} is already a member.")
     return membership
 
@@ -335,8 +334,8 @@ def remove_member(actor_id: int, organization_id: int, user_id: int) -> None:
     )
     if membership.role == "owner" and owners <= 1:
         raise Conflict("An organization needs at least one owner.")
-    db.session.delete(membership)
-    db.session.commit()
+    with unit_of_work():
+        db.session.delete(membership)
 
 
 # API tokens.
@@ -350,8 +349,8 @@ def create_api_token(user_id: int, name: str) -> tuple[ApiToken, str]:
     name = (name or "").strip()[:100] or "API token"
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user_id, name=name, prefix=raw[:12], token_hash=_token_hash(raw))
-    db.session.add(token)
-    db.session.commit()
+    with unit_of_work():
+        db.session.add(token)
     return token, raw
 
 
@@ -367,8 +366,8 @@ def revoke_api_token(user_id: int, token_id: int) -> None:
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user_id:
         raise NotFound("No such token.")
-    token.revoked_at = token.revoked_at or utcnow()
-    db.session.commit()
+    with unit_of_work():
+        token.revoked_at = token.revoked_at or utcnow()
 
 
 def user_for_token(raw: str) -> User | None:
@@ -381,6 +380,6 @@ def user_for_token(raw: str) -> User | None:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        token.last_used_at = now
-        db.session.commit()
+        with unit_of_work():
+            token.last_used_at = now
     return token.user

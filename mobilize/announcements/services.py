@@ -25,6 +25,7 @@ from mobilize.core.errors import Conflict, Invalid, NotFound
 from mobilize.core.mail import queue_mail
 from mobilize.core.markdown import render_markdown
 from mobilize.core.models import utcnow
+from mobilize.core.transaction import Abandon, unit_of_work
 from mobilize.core.urls import external_url
 from mobilize.events import access, times
 from mobilize.events.listing import managed_events
@@ -189,8 +190,8 @@ def create_announcement(user_id: int | None, organization_id: int, draft: Draft,
     values = _columns(organization_id, draft, schedule, utcnow())
     announcement = Announcement(organization_id=organization_id, created_by_id=user_id,
                                 status="scheduled" if schedule else "draft", **values)
-    db.session.add(announcement)
-    db.session.commit()
+    with unit_of_work():
+        db.session.add(announcement)
     return announcement
 
 
@@ -199,29 +200,28 @@ def update_announcement(user_id: int | None, organization_id: int, announcement_
     """Change it while it is a draft or scheduled; Conflict once the sweeper has claimed it."""
     announcement = managed_announcement(user_id, organization_id, announcement_uuid)
     values = _columns(organization_id, draft, schedule, utcnow())
-    changed = db.session.execute(
-        update(Announcement)
-        .where(Announcement.id == announcement.id, Announcement.status.in_(EDITABLE))
-        .values(status="scheduled" if schedule else "draft", **values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not changed:
-        db.session.rollback()
-        raise Conflict("This announcement has started sending or was cancelled, so it can no longer be changed.")
-    db.session.commit()
+    with unit_of_work():
+        changed = db.session.execute(
+            update(Announcement)
+            .where(Announcement.id == announcement.id, Announcement.status.in_(EDITABLE))
+            .values(status="scheduled" if schedule else "draft", **values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not changed:
+            raise Conflict("This announcement has started sending or was cancelled, so it can no longer be changed.")
     db.session.refresh(announcement)
     return announcement
 
 
 def cancel_announcement(user_id: int | None, organization_id: int, announcement_uuid) -> Announcement:
     announcement = managed_announcement(user_id, organization_id, announcement_uuid)
-    cancelled = db.session.execute(
-        update(Announcement)
-        .where(Announcement.id == announcement.id, Announcement.status.in_(EDITABLE))
-        .values(status="cancelled", cancelled_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
+    with unit_of_work():
+        cancelled = db.session.execute(
+            update(Announcement)
+            .where(Announcement.id == announcement.id, Announcement.status.in_(EDITABLE))
+            .values(status="cancelled", cancelled_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
     db.session.refresh(announcement)
     if not cancelled and announcement.status != "cancelled":
         raise Conflict("This announcement has already started sending, so it can no longer be cancelled.")
@@ -302,15 +302,15 @@ def start_due_announcements(now: datetime | None = None) -> int:
         .order_by(Announcement.send_at).limit(100)
     ).all()
     for announcement_id in due:
-        if db.session.execute(
-            update(Announcement)
-            .where(Announcement.id == announcement_id, Announcement.status == "scheduled",
-                   Announcement.send_at <= now)
-            .values(status="sending", next_batch_at=now)
-        ).rowcount:
-            _queue_batch(announcement_id, 0)
-            started += 1
-        db.session.commit()
+        with unit_of_work():
+            if db.session.execute(
+                update(Announcement)
+                .where(Announcement.id == announcement_id, Announcement.status == "scheduled",
+                       Announcement.send_at <= now)
+                .values(status="sending", next_batch_at=now)
+            ).rowcount:
+                _queue_batch(announcement_id, 0)
+                started += 1
 
     stale_before = now - timedelta(seconds=current_app.config["ANNOUNCEMENT_STALE_AFTER"])
     stalled = db.session.execute(
@@ -318,15 +318,15 @@ def start_due_announcements(now: datetime | None = None) -> int:
         .where(Announcement.status == "sending", Announcement.next_batch_at < stale_before).limit(100)
     ).all()
     for announcement_id, cursor in stalled:
-        if db.session.execute(
-            update(Announcement)
-            .where(Announcement.id == announcement_id, Announcement.status == "sending",
-                   Announcement.cursor == cursor, Announcement.next_batch_at < stale_before)
-            .values(next_batch_at=now)
-        ).rowcount:
-            _queue_batch(announcement_id, cursor)
-            started += 1
-        db.session.commit()
+        with unit_of_work():
+            if db.session.execute(
+                update(Announcement)
+                .where(Announcement.id == announcement_id, Announcement.status == "sending",
+                       Announcement.cursor == cursor, Announcement.next_batch_at < stale_before)
+                .values(next_batch_at=now)
+            ).rowcount:
+                _queue_batch(announcement_id, cursor)
+                started += 1
     return started
 
 
@@ -363,11 +363,20 @@ def send_batch(announcement_id: int, cursor: int) -> bool:
     finds it moved and does nothing.
     """
     started = time.monotonic()
+    try:
+        with unit_of_work():
+            _write_batch(announcement_id, cursor, started)
+    except Abandon:  # already done, by an earlier or overlapping run of this task
+        return False
+    return True
+
+
+def _write_batch(announcement_id: int, cursor: int, started: float) -> None:
+    """``send_batch``'s work, inside its unit of work; Abandon when the announcement is no longer at ``cursor``."""
     announcement = db.session.scalar(
         select(Announcement).where(Announcement.id == announcement_id).with_for_update())
     if announcement is None or announcement.status != "sending" or announcement.cursor != cursor:
-        db.session.rollback()
-        return False
+        raise Abandon
     size = current_app.config["ANNOUNCEMENT_BATCH_SIZE"]
     rows = db.session.execute(audience(announcement).where(Person.id > cursor).limit(size)).all()
     context = _mail_context(announcement)
@@ -391,9 +400,6 @@ def send_batch(announcement_id: int, cursor: int) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount
     if not moved:
-        db.session.rollback()
-        return False
+        raise Abandon
     if not done:
         _queue_batch(announcement_id, values["cursor"], pause)
-    db.session.commit()
-    return True

@@ -10,6 +10,11 @@ class FieldErrors(dict):
     def add(self, field: str, message: str) -> None:
         self.setdefault(field, message)
 
+    def absorb(self, error: Invalid) -> None:
+        """Add what a shared check refused (its ``fields``), as for any other problem found."""
+        for field, message in error.fields.items():
+            self.add(field, message)
+
     def text(self, value, field: str, limit: int, *, label: str = "", required: str = "",
              multiline: bool = False) -> str:
         """``value`` as stored (see core.text.clean_text; one line unless ``multiline``), checked for length and,

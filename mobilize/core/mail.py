@@ -17,6 +17,7 @@ from sqlalchemy import delete, or_, select, update
 from mobilize.core.dispatch import on_commit
 from mobilize.core.models import OutboundMail, utcnow
 from mobilize.core.sql import insert_or_nothing
+from mobilize.core.transaction import unit_of_work
 from mobilize.core.urls import external_url
 from mobilize.extensions import db
 from mobilize.extensions import mail as mail_extension
@@ -186,19 +187,19 @@ def claim(mail_ids: list[int]) -> list:
     them to the outbox sweep once STALE_CLAIM has passed: late, never twice.
     """
     now = utcnow()
-    claimed = db.session.execute(
-        update(OutboundMail)
-        .where(
-            OutboundMail.id.in_(mail_ids),
-            or_(
-                OutboundMail.status == "queued",
-                (OutboundMail.status == "sending") & (OutboundMail.claimed_at < now - STALE_CLAIM),
-            ),
-        )
-        .values(status="sending", claimed_at=now, attempts=OutboundMail.attempts + 1)
-        .returning(OutboundMail.id, *MESSAGE_COLUMNS)
-    ).all()
-    db.session.commit()
+    with unit_of_work():
+        claimed = db.session.execute(
+            update(OutboundMail)
+            .where(
+                OutboundMail.id.in_(mail_ids),
+                or_(
+                    OutboundMail.status == "queued",
+                    (OutboundMail.status == "sending") & (OutboundMail.claimed_at < now - STALE_CLAIM),
+                ),
+            )
+            .values(status="sending", claimed_at=now, attempts=OutboundMail.attempts + 1)
+            .returning(OutboundMail.id, *MESSAGE_COLUMNS)
+        ).all()
     return sorted(claimed, key=lambda row: row.id)
 
 
@@ -261,9 +262,9 @@ def deliver(mail, subject: str, text: str, html: str | None) -> None:
 def _finish(mail_id: int, **values) -> None:
     """Record how sending went, at once: the fewer messages sent but not yet marked, the fewer a killed
     worker can send twice. A Core statement: this runs once per message."""
-    db.session.connection().execute(
-        update(OutboundMail.__table__).where(OutboundMail.id == mail_id).values(**values))
-    db.session.commit()
+    with unit_of_work():
+        db.session.connection().execute(
+            update(OutboundMail.__table__).where(OutboundMail.id == mail_id).values(**values))
 
 
 def send_outbound(mail_id: int) -> bool:

@@ -22,6 +22,7 @@ from sqlalchemy import exists, false, func, insert, literal, or_, select, update
 from mobilize.core.dispatch import after_commit
 from mobilize.core.models import utcnow
 from mobilize.core.sql import upsert
+from mobilize.core.transaction import unit_of_work
 from mobilize.delivery.models import DeliveryBatch, DeliveryCursor, DeliveryItem, DeliveryPlan
 from mobilize.extensions import db
 from mobilize.petitions.models import Signature, Target
@@ -59,10 +60,10 @@ def sweep(now: datetime | None = None) -> dict:
     ).all()
     for plan_id in plan_ids:
         mark_due(plan_id, now)
-    due = db.session.scalars(select(DeliveryCursor.id).where(DeliveryCursor.due_at.is_not(None))).all()
-    for cursor_id in due:
-        after_commit(db.session, cut_delivery_batches, cursor_id)
-    db.session.commit()
+    with unit_of_work():
+        due = db.session.scalars(select(DeliveryCursor.id).where(DeliveryCursor.due_at.is_not(None))).all()
+        for cursor_id in due:
+            after_commit(db.session, cut_delivery_batches, cursor_id)
     return {"due": len(due), "requeued": requeue_lost_batches(now)}
 
 
@@ -124,7 +125,11 @@ def mark_due(plan_id: int, now: datetime) -> int:
     The daily and final cadences fire through a conditional UPDATE of the plan,
     so two sweeps at once fire each of them once.
     """
-    plan = db.session.get(DeliveryPlan, plan_id)
+    with unit_of_work():
+        return _mark_due(db.session.get(DeliveryPlan, plan_id), now)
+
+
+def _mark_due(plan: DeliveryPlan, now: datetime) -> int:
     _ensure_cursors(plan, now)
     fired = False
     if plan.daily_at is not None and plan.next_daily_at is not None and plan.next_daily_at <= now:
@@ -146,7 +151,6 @@ def mark_due(plan_id: int, now: datetime) -> int:
                 update(DeliveryCursor).where(DeliveryCursor.id == cursor.id, DeliveryCursor.due_at.is_(None))
                 .values(due_at=now)
             ).rowcount
-    db.session.commit()
     return marked
 
 
@@ -181,24 +185,24 @@ def cut_batch(cursor_id: int) -> int | None:
     The cursor row is locked (SKIP LOCKED: a second cutter of the same cursor
     leaves at once), read, moved and committed with the batch and its items.
     """
-    cursor = db.session.scalar(
-        select(DeliveryCursor).where(DeliveryCursor.id == cursor_id, DeliveryCursor.due_at.is_not(None))
-        .with_for_update(skip_locked=True)
-    )
-    if cursor is None:
-        db.session.rollback()
-        return None
+    with unit_of_work():
+        cursor = db.session.scalar(
+            select(DeliveryCursor).where(DeliveryCursor.id == cursor_id, DeliveryCursor.due_at.is_not(None))
+            .with_for_update(skip_locked=True)
+        )
+        return _cut(cursor) if cursor is not None else None
+
+
+def _cut(cursor: DeliveryCursor) -> int | None:
     plan = db.session.get(DeliveryPlan, cursor.plan_id)
     if cursor.id not in db.session.scalars(active_cursors(plan).with_only_columns(DeliveryCursor.id)).all():
         cursor.due_at = None  # its channel was turned off
-        db.session.commit()
         return None
     size = current_app.config["DELIVERY_BATCH_SIZE"]
     ahead = db.session.scalars(_ahead(cursor).order_by(Signature.id).limit(size)).all()
     if ahead:
         batch_id = _new_batch(cursor, ahead)
         cursor.last_signature_id = ahead[-1]
-        db.session.commit()
         return batch_id
     checked_at = utcnow()
     behind = db.session.scalars(_behind(cursor).order_by(Signature.id).limit(size)).all()
@@ -206,7 +210,6 @@ def cut_batch(cursor_id: int) -> int | None:
     if len(behind) < size:  # caught up: nothing waits ahead of the cursor or behind it
         cursor.late_since = max(cursor.late_since, checked_at - LATE_MARGIN)
         cursor.due_at = None
-    db.session.commit()
     return batch_id
 
 
@@ -248,16 +251,16 @@ def requeue_lost_batches(now: datetime | None = None, limit: int = 1000) -> int:
                    (DeliveryBatch.status == "pending") & (DeliveryBatch.next_attempt_at < stale)))
         .order_by(DeliveryBatch.id).limit(limit)
     )
-    ids = db.session.scalars(
-        update(DeliveryBatch)
-        .where(DeliveryBatch.id.in_(lost),
-               or_((DeliveryBatch.status == "sending") & (DeliveryBatch.claimed_at < stale),
-                   (DeliveryBatch.status == "pending") & (DeliveryBatch.next_attempt_at < stale)))
-        .values(status="pending", next_attempt_at=now, claimed_at=None)
-        .returning(DeliveryBatch.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    for batch_id in ids:
-        after_commit(db.session, deliver_signature_batch, batch_id)
-    db.session.commit()
+    with unit_of_work():
+        ids = db.session.scalars(
+            update(DeliveryBatch)
+            .where(DeliveryBatch.id.in_(lost),
+                   or_((DeliveryBatch.status == "sending") & (DeliveryBatch.claimed_at < stale),
+                       (DeliveryBatch.status == "pending") & (DeliveryBatch.next_attempt_at < stale)))
+            .values(status="pending", next_attempt_at=now, claimed_at=None)
+            .returning(DeliveryBatch.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        for batch_id in ids:
+            after_commit(db.session, deliver_signature_batch, batch_id)
     return len(ids)

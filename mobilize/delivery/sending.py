@@ -22,6 +22,7 @@ from mobilize.accounts.models import Membership, User
 from mobilize.core.mail import queue_mail
 from mobilize.core.models import utcnow
 from mobilize.core.text import csv_cell
+from mobilize.core.transaction import Abandon, unit_of_work
 from mobilize.core.urls import external_url
 from mobilize.delivery import webhook
 from mobilize.delivery.models import DeliveryBatch, DeliveryCursor, DeliveryItem, DeliveryPlan
@@ -57,7 +58,7 @@ def deliver_batch(batch_id: int) -> Outcome:
             return _email(batch, plan, attempt)
         return _webhook(batch, plan, attempt)
     except DeliveryError as error:
-        db.session.rollback()
+        db.session.rollback()  # a read outside the units of work may have failed: start the next one clean
         return _failed_attempt(batch_id, attempt, error)
     except Exception as error:  # noqa: BLE001 - a bug must not retry forever: it counts as an attempt
         log.exception("delivery batch %s: unexpected error", batch_id)
@@ -69,16 +70,15 @@ def _claim(batch_id: int) -> int | None:
     """Mark the batch 'sending' for this attempt; its attempt number, or None when it is not ours."""
     now = utcnow()
     stale = now - timedelta(seconds=current_app.config["DELIVERY_STALE_AFTER"])
-    attempt = db.session.scalar(
-        update(DeliveryBatch)
-        .where(DeliveryBatch.id == batch_id,
-               or_(and_(DeliveryBatch.status == "pending", DeliveryBatch.next_attempt_at <= now),
-                   and_(DeliveryBatch.status == "sending", DeliveryBatch.claimed_at < stale)))
-        .values(status="sending", claimed_at=now, attempts=DeliveryBatch.attempts + 1)
-        .returning(DeliveryBatch.attempts)
-    )
-    db.session.commit()
-    return attempt
+    with unit_of_work():
+        return db.session.scalar(
+            update(DeliveryBatch)
+            .where(DeliveryBatch.id == batch_id,
+                   or_(and_(DeliveryBatch.status == "pending", DeliveryBatch.next_attempt_at <= now),
+                       and_(DeliveryBatch.status == "sending", DeliveryBatch.claimed_at < stale)))
+            .values(status="sending", claimed_at=now, attempts=DeliveryBatch.attempts + 1)
+            .returning(DeliveryBatch.attempts)
+        )
 
 
 def _ours(batch_id: int, attempt: int):
@@ -108,8 +108,9 @@ def _comment(row) -> str:
     return "" if row.comment_hidden_at else row.comment
 
 
-def _record_delivered(batch: DeliveryBatch, attempt: int, sent: list[int]) -> bool:
-    """Mark the batch delivered with what was sent, if the claim is still ours; commits."""
+def _record_delivered(batch: DeliveryBatch, attempt: int, sent: list[int]) -> None:
+    """Mark the batch delivered with what was sent, in the caller's unit of work; Abandon when the claim
+    is no longer ours (the batch was re-queued meanwhile)."""
     assigned = set(db.session.scalars(select(DeliveryItem.signature_id).where(DeliveryItem.batch_id == batch.id)))
     dropped = assigned.difference(sent)
     if dropped:
@@ -121,10 +122,17 @@ def _record_delivered(batch: DeliveryBatch, attempt: int, sent: list[int]) -> bo
         .execution_options(synchronize_session=False)
     ).rowcount
     if not done:
-        db.session.rollback()
-        return False
-    db.session.commit()
-    return True
+        raise Abandon
+
+
+def _delivered(record) -> Outcome:
+    """Run ``record`` (the delivery's last writes) as one unit of work; skipped if the claim was lost."""
+    try:
+        with unit_of_work():
+            record()
+    except Abandon:
+        return Outcome("skipped")
+    return Outcome("delivered")
 
 
 # ------------------------------------------------------------------ by email
@@ -158,16 +166,20 @@ def _email(batch: DeliveryBatch, plan: DeliveryPlan, attempt: int) -> Outcome:
     target, petition = batch.target, batch.petition
     if target is None or not target.email:
         raise DeliveryError("This target has no email address; add one on the petition's page.", permanent=True)
-    content, sent = batch_csv(batch, plan.include_emails)
-    if sent:
-        queue_mail(
-            target.email, "delivery_batch", dedupe_key=f"delivery:{batch.id}:{target.id}",
-            attachments=[{"filename": f"{petition.slug}-signatures-{batch.sequence}.csv", "content": content,
-                          "mimetype": "text/csv"}],
-            petition=petition, organization=petition.organization, target=target, batch=batch, count=len(sent),
-            petition_url=external_url("petitions.show", slug=petition.slug),
-        )
-    return Outcome("delivered" if _record_delivered(batch, attempt, sent) else "skipped")
+
+    def record():
+        content, sent = batch_csv(batch, plan.include_emails)
+        if sent:
+            queue_mail(
+                target.email, "delivery_batch", dedupe_key=f"delivery:{batch.id}:{target.id}",
+                attachments=[{"filename": f"{petition.slug}-signatures-{batch.sequence}.csv", "content": content,
+                              "mimetype": "text/csv"}],
+                petition=petition, organization=petition.organization, target=target, batch=batch,
+                count=len(sent), petition_url=external_url("petitions.show", slug=petition.slug),
+            )
+        _record_delivered(batch, attempt, sent)
+
+    return _delivered(record)
 
 
 # ------------------------------------------------------------------ by webhook
@@ -204,11 +216,11 @@ def batch_body(batch: DeliveryBatch, with_email: bool) -> tuple[bytes, list[int]
 def _webhook(batch: DeliveryBatch, plan: DeliveryPlan, attempt: int) -> Outcome:
     if not plan.webhook_url:
         raise DeliveryError("The delivery plan has no webhook address any more.", permanent=True)
-    body, sent = batch_body(batch, plan.include_emails)
-    url, secret, key = plan.webhook_url, plan.webhook_secret, batch.idempotency_key
-    db.session.commit()  # no transaction stays open while the receiver answers
+    with unit_of_work():  # a read only, ended: no transaction stays open while the receiver answers
+        body, sent = batch_body(batch, plan.include_emails)
+        url, secret, key = plan.webhook_url, plan.webhook_secret, batch.idempotency_key
     webhook.post(url, secret, key, body)
-    return Outcome("delivered" if _record_delivered(batch, attempt, sent) else "skipped")
+    return _delivered(lambda: _record_delivered(batch, attempt, sent))
 
 
 # ------------------------------------------------------------------ failures
@@ -219,23 +231,23 @@ def _failed_attempt(batch_id: int, attempt: int, error: DeliveryError) -> Outcom
     message = str(error)[:2000]
     now = utcnow()
     if error.permanent or attempt >= config["DELIVERY_MAX_ATTEMPTS"]:
-        failed = db.session.execute(
-            update(DeliveryBatch).where(_ours(batch_id, attempt))
-            .values(status="failed", failed_at=now, last_error=message, claimed_at=None)
-        ).rowcount
-        if failed:
-            _alert_organizers(db.session.get(DeliveryBatch, batch_id))
-            log.warning("delivery batch %s failed after %d attempt(s): %s", batch_id, attempt, message)
-        db.session.commit()
+        with unit_of_work():
+            failed = db.session.execute(
+                update(DeliveryBatch).where(_ours(batch_id, attempt))
+                .values(status="failed", failed_at=now, last_error=message, claimed_at=None)
+            ).rowcount
+            if failed:
+                _alert_organizers(db.session.get(DeliveryBatch, batch_id))
+                log.warning("delivery batch %s failed after %d attempt(s): %s", batch_id, attempt, message)
         return Outcome("failed" if failed else "skipped")
     delay = get_exponential_backoff_interval(config["DELIVERY_RETRY_BACKOFF"], attempt - 1,
                                              config["DELIVERY_RETRY_BACKOFF_MAX"])
-    retried = db.session.execute(
-        update(DeliveryBatch).where(_ours(batch_id, attempt))
-        .values(status="pending", next_attempt_at=now + timedelta(seconds=delay), last_error=message,
-                claimed_at=None)
-    ).rowcount
-    db.session.commit()
+    with unit_of_work():
+        retried = db.session.execute(
+            update(DeliveryBatch).where(_ours(batch_id, attempt))
+            .values(status="pending", next_attempt_at=now + timedelta(seconds=delay), last_error=message,
+                    claimed_at=None)
+        ).rowcount
     return Outcome("retry", retry_in=delay) if retried else Outcome("skipped")
 
 

@@ -16,6 +16,7 @@ from mobilize.core.dispatch import after_commit
 from mobilize.core.errors import Conflict, Invalid, NotFound
 from mobilize.core.models import utcnow
 from mobilize.core.sql import upsert
+from mobilize.core.transaction import unit_of_work
 from mobilize.delivery import batching, webhook
 from mobilize.delivery.models import DeliveryBatch, DeliveryCursor, DeliveryPlan
 from mobilize.events import times
@@ -95,17 +96,17 @@ def save_plan(user_id: int | None, petition_id: int, data: PlanInput) -> Deliver
     petition = managed_petition(user_id, petition_id)
     plan = _plan_row(petition.id)
     values = _checked(petition, data, plan)
-    if values["final_at"] != plan.final_at:
-        plan.final_started_at = None
-    if (values["daily_at"], values["timezone"]) != (plan.daily_at, plan.timezone) or plan.next_daily_at is None:
-        plan.next_daily_at = (batching.next_daily(values["daily_at"], values["timezone"], utcnow())
-                              if values["daily_at"] else None)
-    if values["webhook_url"] and not plan.webhook_secret:
-        plan.webhook_secret = new_secret()
-    for name, value in values.items():
-        setattr(plan, name, value)
-    plan.updated_by_id = user_id
-    db.session.commit()
+    with unit_of_work():
+        if values["final_at"] != plan.final_at:
+            plan.final_started_at = None
+        if (values["daily_at"], values["timezone"]) != (plan.daily_at, plan.timezone) or plan.next_daily_at is None:
+            plan.next_daily_at = (batching.next_daily(values["daily_at"], values["timezone"], utcnow())
+                                  if values["daily_at"] else None)
+        if values["webhook_url"] and not plan.webhook_secret:
+            plan.webhook_secret = new_secret()
+        for name, value in values.items():
+            setattr(plan, name, value)
+        plan.updated_by_id = user_id
     return plan
 
 
@@ -118,9 +119,9 @@ def renew_webhook_secret(user_id: int | None, petition_id: int) -> DeliveryPlan:
     plan = plan_for(user_id, petition_id)
     if plan is None or not plan.webhook_url:
         raise Conflict("Save a webhook address first.")
-    plan.webhook_secret = new_secret()
-    plan.updated_by_id = user_id
-    db.session.commit()
+    with unit_of_work():
+        plan.webhook_secret = new_secret()
+        plan.updated_by_id = user_id
     return plan
 
 
@@ -129,8 +130,8 @@ def deliver_now(user_id: int | None, petition_id: int) -> int:
     plan = plan_for(user_id, petition_id)
     if plan is None or not plan.has_channel:
         raise Conflict("Choose how to deliver first: email to the targets or a webhook.")
-    due = batching.mark_plan_due(plan)
-    db.session.commit()
+    with unit_of_work():
+        due = batching.mark_plan_due(plan)
     return due
 
 
@@ -192,17 +193,16 @@ def retry_batch(user_id: int | None, petition_id: int, batch_uuid) -> DeliveryBa
                                                           DeliveryBatch.petition_id == petition_id))
     if batch is None:
         raise NotFound("No such delivery batch for this petition.")
-    retried = db.session.execute(
-        update(DeliveryBatch).where(DeliveryBatch.id == batch.id, DeliveryBatch.status == "failed")
-        .values(status="pending", attempts=0, next_attempt_at=utcnow(), failed_at=None,
-                manual_retries=DeliveryBatch.manual_retries + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not retried:
-        db.session.rollback()
-        raise Conflict("Only a failed batch can be retried; this one is already on its way.")
-    after_commit(db.session, deliver_signature_batch, batch.id)
-    db.session.commit()
+    with unit_of_work():
+        retried = db.session.execute(
+            update(DeliveryBatch).where(DeliveryBatch.id == batch.id, DeliveryBatch.status == "failed")
+            .values(status="pending", attempts=0, next_attempt_at=utcnow(), failed_at=None,
+                    manual_retries=DeliveryBatch.manual_retries + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not retried:
+            raise Conflict("Only a failed batch can be retried; this one is already on its way.")
+        after_commit(db.session, deliver_signature_batch, batch.id)
     db.session.refresh(batch)
     return batch
 

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from mobilize.accounts.models import Membership, Organization
+from mobilize.core.transaction import unit_of_work
 from mobilize.events import services
 from mobilize.events.models import Event
 from mobilize.extensions import db
@@ -75,7 +76,7 @@ def seed_events() -> str:
         day = (datetime.now(ZoneInfo(spec[3])) + timedelta(days=spec[9])).date()
         event = services.create_event(user_id, org.id, _fields(spec, datetime(day.year, day.month, day.day, spec[10])))
         if spec[1] in COHOSTS:
-            event.cohosts.append(demo_organization(COHOSTS[spec[1]]))
-            db.session.commit()
+            with unit_of_work():
+                event.cohosts.append(demo_organization(COHOSTS[spec[1]]))
         created += 1
     return f"events: {created} created"

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from mobilize.accounts.models import Membership
 from mobilize.core.models import utcnow
+from mobilize.core.transaction import unit_of_work
 from mobilize.extensions import db
 from mobilize.petitions import counting, services, signing
 from mobilize.petitions.models import Petition, UpdateMailing
@@ -75,8 +76,8 @@ def seed_petitions() -> str:
             signing.sign(petition.id, signer, source="api", confirmed_by=owner)
         if "update" in spec:
             update = services.post_update(owner, petition.id, *spec["update"])
-            db.session.add(UpdateMailing(update_id=update.id, finished_at=utcnow()))
-            db.session.commit()
+            with unit_of_work():
+                db.session.add(UpdateMailing(update_id=update.id, finished_at=utcnow()))
         created += 1
     counting.fold_counts()
     counting.raise_goals()

@@ -16,6 +16,7 @@ from mobilize.accounts.services import require_member
 from mobilize.core.errors import Forbidden, NotFound
 from mobilize.core.mail import queue_mail
 from mobilize.core.models import utcnow
+from mobilize.core.transaction import unit_of_work
 from mobilize.core.urls import external_url
 from mobilize.events import times
 from mobilize.events.models import CohostInvitation, Event
@@ -120,7 +121,7 @@ def pending_for(user_id: int, organization_id: int) -> list[CohostInvitation]:
 def respond(user_id: int, invitation_uuid, accept: bool) -> CohostInvitation:
     """Accept (the organization co-hosts from now: listed, in its feeds, its organizers manage the event)
     or decline (nothing of the event shows under it; after accepting, this ends its co-hosting)."""
-    try:
+    with unit_of_work():
         event_id = invitation_for(user_id, invitation_uuid).event_id
         event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update()
                                   .execution_options(populate_existing=True))
@@ -132,8 +133,4 @@ def respond(user_id: int, invitation_uuid, accept: bool) -> CohostInvitation:
             others = [org for org in event.cohosts if org.id != invitation.organization_id]
             event.cohosts = [*others, invitation.organization] if accept else others
             event.modified_at = utcnow()  # sync sees the new co-host
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return invitation

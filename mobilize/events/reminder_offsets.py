@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Integer, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mobilize.core.errors import Forbidden, Invalid, NotFound
+from mobilize.core.transaction import unit_of_work
 from mobilize.events import access
 from mobilize.events.models import Event
 from mobilize.extensions import db
@@ -50,10 +51,10 @@ def set_reminder_offsets(user_id: int, event_id: int, minutes: list[int]) -> lis
     wanted = checked_offsets(minutes)
     if wanted == reminder_offsets(event_id):  # unchanged: an event on the defaults keeps following them
         return wanted
-    db.session.query(ReminderOffset).filter_by(event_id=event_id).delete()
-    for m in wanted or [0]:
-        db.session.add(ReminderOffset(event_id=event_id, minutes=m))
-    db.session.commit()
+    with unit_of_work():
+        db.session.query(ReminderOffset).filter_by(event_id=event_id).delete()
+        for m in wanted or [0]:
+            db.session.add(ReminderOffset(event_id=event_id, minutes=m))
     return wanted
 
 

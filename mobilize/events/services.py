@@ -16,12 +16,14 @@ from sqlalchemy import select
 
 from mobilize.accounts.models import Organization
 from mobilize.accounts.services import require_member
+from mobilize.core.checks import FieldErrors
 from mobilize.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mobilize.core.markdown import render_markdown
 from mobilize.core.models import utcnow
 from mobilize.core.signals import event_changed_significantly
 from mobilize.core.sql import upsert
 from mobilize.core.text import clean_text
+from mobilize.core.transaction import unit_of_work
 from mobilize.events import access, cohosts, search, times
 from mobilize.events.models import ACCESSIBILITY, EVENT_TYPES, VISIBILITIES, Event, Tag, Timeslot
 from mobilize.extensions import db
@@ -105,18 +107,18 @@ def _coordinate(value, name: str) -> float | None:
 
 def _apply_fields(event: Event, fields: dict) -> None:
     """Validate and set the plain fields given; unknown keys are ignored."""
-    errors: dict[str, str] = {}
+    errors = FieldErrors()
     for name in TEXT_LIMITS:
         if name in fields:
             value = clean_text(fields[name])
             if len(value) > TEXT_LIMITS[name]:
-                errors[name] = f"Keep this under {TEXT_LIMITS[name]:,} characters (it has {len(value):,})."
+                errors.add(name, f"Keep this under {TEXT_LIMITS[name]:,} characters (it has {len(value):,}).")
                 continue
             setattr(event, name, value)
     for name, allowed in CHOICES.items():
         if name in fields and fields[name] is not None:
             if fields[name] not in allowed:
-                errors[name] = f"Choose one of: {', '.join(allowed)}."
+                errors.add(name, f"Choose one of: {', '.join(allowed)}.")
             else:
                 setattr(event, name, fields[name])
     for name in FLAGS:
@@ -126,11 +128,11 @@ def _apply_fields(event: Event, fields: dict) -> None:
         try:
             event.timezone = times.zone(fields["timezone"]).key
         except Invalid as error:
-            errors.update(error.fields)
+            errors.absorb(error)
     if "country" in fields:
         country = clean_text(fields["country"]).upper() or "US"
         if not re.fullmatch(r"[A-Z]{2}", country):
-            errors["country"] = "Use the two-letter country code, like US."
+            errors.add("country", "Use the two-letter country code, like US.")
         else:
             event.country = country
     for name in ("latitude", "longitude"):
@@ -138,55 +140,53 @@ def _apply_fields(event: Event, fields: dict) -> None:
             try:
                 setattr(event, name, _coordinate(fields[name], name))
             except Invalid as error:
-                errors.update(error.fields)
+                errors.absorb(error)
     if "max_guests" in fields and fields["max_guests"] is not None:
         try:
             guests = int(fields["max_guests"])
         except (TypeError, ValueError):
             guests = -1
         if not 0 <= guests <= 20:
-            errors["max_guests"] = "Between 0 and 20."
+            errors.add("max_guests", "Between 0 and 20.")
         else:
             event.max_guests = guests
-    if errors:
-        raise Invalid("Some fields need attention.", errors)
+    errors.raise_if_any()
 
 
 def _check_event(event: Event) -> None:
     """Rules across fields, once everything is set."""
-    errors: dict[str, str] = {}
+    errors = FieldErrors()
     if not event.title:
-        errors["title"] = "Give the event a title."
+        errors.add("title", "Give the event a title.")
     if not event.timezone:
-        errors["timezone"] = "Choose the event's time zone."
+        errors.add("timezone", "Choose the event's time zone.")
     # Images load only over https (the pages' Content-Security-Policy); join links may be either.
     for name, schemes in (("featured_image_url", ("https",)), ("virtual_action_url", ("http", "https"))):
         try:
             _url(getattr(event, name), name, schemes)
         except Invalid as error:
-            errors.update(error.fields)
+            errors.absorb(error)
     if event.contact_email:
         try:
             event.contact_email = clean_email(event.contact_email)
         except Invalid:
-            errors["contact_email"] = "Enter a valid email address."
+            errors.add("contact_email", "Enter a valid email address.")
     if not PHONE.match(event.contact_phone or ""):
-        errors["contact_phone"] = "Use digits, spaces and + ( ) - only."
+        errors.add("contact_phone", "Use digits, spaces and + ( ) - only.")
     if (event.latitude is None) != (event.longitude is None):
-        errors["latitude"] = "Give both the latitude and the longitude, or neither."
+        errors.add("latitude", "Give both the latitude and the longitude, or neither.")
     elif event.latitude is not None and not (-90 <= event.latitude <= 90 and -180 <= event.longitude <= 180):
-        errors["latitude"] = "Latitude is between -90 and 90, longitude between -180 and 180."
+        errors.add("latitude", "Latitude is between -90 and 90, longitude between -180 and 180.")
     if not event.is_virtual and "latitude" not in errors:
         if event.latitude is None and event.country == "US" and event.postal_code:
             found = search.zip_location(event.postal_code)
             if found is None:
-                errors["postal_code"] = "We do not know this US ZIP code."
+                errors.add("postal_code", "We do not know this US ZIP code.")
             else:
                 event.latitude, event.longitude = found["latitude"], found["longitude"]
-        if event.latitude is None and "postal_code" not in errors:
-            errors["postal_code"] = "Give a US ZIP code, or the latitude and longitude, so people nearby find it."
-    if errors:
-        raise Invalid("Some fields need attention.", errors)
+        if event.latitude is None:  # not when the ZIP code is unknown: that says it already
+            errors.add("postal_code", "Give a US ZIP code, or the latitude and longitude, so people nearby find it.")
+    errors.raise_if_any()
 
 
 def _slot_time(value, tz, name: str) -> datetime:
@@ -316,15 +316,17 @@ def _write(event: Event, fields: dict) -> list[Organization] | None:
 
     Returns the co-hosts named, when ``fields`` names them, for ``cohosts.name_cohosts`` once the event is flushed.
     """
-    errors: dict[str, str] = {}
+    errors = FieldErrors()  # the first, most specific, problem per field
     messages: list[str] = []
 
     def attempt(step, *args):
         try:
             return step(*args)
         except Invalid as error:
-            for name, message in (error.fields or {"form": error.message}).items():
-                errors.setdefault(name, message)  # the first, most specific, problem per field
+            if error.fields:
+                errors.absorb(error)
+            else:
+                errors.add("form", error.message)
             messages.append(error.message)
             return None
 
@@ -343,8 +345,7 @@ def _write(event: Event, fields: dict) -> list[Organization] | None:
             attempt(_set_tags, event, fields["tags"])
         if "cohosts" in fields:
             named = attempt(_cohost_organizations, fields["cohosts"])
-    if errors:
-        raise Invalid(messages[0] if len(messages) == 1 else "Some fields need attention.", errors)
+    errors.raise_if_any(messages[0] if len(messages) == 1 else "Some fields need attention.")
     if "description" in fields:
         event.description_html = render_markdown(event.description)
     return named
@@ -359,16 +360,12 @@ def create_event(user_id: int, organization_id: int, fields: dict) -> Event:
     for name, column in Event.__table__.columns.items():  # the column defaults, before the rules read them
         if getattr(event, name) is None and column.default is not None and column.default.is_scalar:
             setattr(event, name, column.default.arg)
-    db.session.add(event)
-    try:
+    with unit_of_work():
+        db.session.add(event)
         named = _write(event, {"timeslots": [], **fields})
         db.session.flush()
         if named is not None:
             cohosts.name_cohosts(user_id, event, named, is_host=True)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return event
 
 
@@ -376,7 +373,7 @@ def update_event(user_id: int, event_uuid, fields: dict) -> Event:
     """Change the fields given. A new time or place raises the sequence and tells the hooks."""
     event = access.event_for_organizer(user_id, event_uuid, lock=True)
     before = (_place(event), _schedule(event))
-    try:
+    with unit_of_work():
         named = _write(event, fields)
         db.session.flush()
         if named is not None:
@@ -384,21 +381,17 @@ def update_event(user_id: int, event_uuid, fields: dict) -> Event:
         if event.status == "confirmed" and (_place(event), _schedule(event)) != before:
             _record_significant_change(event)
         event.modified_at = utcnow()  # also when only timeslots, tags or co-hosts changed: sync sees it
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return event
 
 
 def cancel_event(user_id: int, event_uuid) -> Event:
     """Cancel the event; it stays visible as cancelled. Cancelling twice changes nothing."""
     event = access.event_for_organizer(user_id, event_uuid, lock=True)
-    if event.status != "cancelled":
-        event.status = "cancelled"
-        event.cancelled_at = utcnow()
-        _record_significant_change(event)
-    db.session.commit()
+    with unit_of_work():
+        if event.status != "cancelled":
+            event.status = "cancelled"
+            event.cancelled_at = utcnow()
+            _record_significant_change(event)
     return event
 
 
@@ -408,12 +401,12 @@ def delete_event(user_id: int, event_uuid) -> None:
     if not access.is_host(user_id, event):
         raise Forbidden("Only the host organization's organizers delete an event; co-hosts can cancel it.")
     now = utcnow()
-    if event.status != "cancelled":
-        event.status = "cancelled"
-        event.cancelled_at = now
-        _record_significant_change(event)
-    event.deleted_at = now
-    db.session.commit()
+    with unit_of_work():
+        if event.status != "cancelled":
+            event.status = "cancelled"
+            event.cancelled_at = now
+            _record_significant_change(event)
+        event.deleted_at = now
 
 
 def copy_fields(event: Event) -> dict:

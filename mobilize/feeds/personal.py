@@ -14,7 +14,7 @@ from mobilize.people.models import Person
 
 def feed_token_for(person_id: int) -> str:
     """The secret of the person's calendar feed, made on first use."""
-    with unit_of_work():
+    with unit_of_work(keep_loaded=True):
         db.session.execute(
             upsert(PersonalFeed).values(person_id=person_id, token=secrets.token_urlsafe(24), created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["person_id"])
@@ -26,7 +26,7 @@ def feed_token_for(person_id: int) -> str:
 def rotate_feed_token(person_id: int) -> str:
     """Replace the feed secret: calendars subscribed with the old URL stop updating."""
     feed_token_for(person_id)
-    with unit_of_work():
+    with unit_of_work(keep_loaded=True):
         feed = db.session.get(PersonalFeed, person_id, with_for_update=True)
         feed.token, feed.created_at = secrets.token_urlsafe(24), utcnow()
         token = feed.token

@@ -24,6 +24,7 @@ from mobilize.accounts.services import get_organization, require_member
 from mobilize.core.errors import Invalid, NotFound
 from mobilize.core.models import utcnow
 from mobilize.core.sql import upsert
+from mobilize.core.transaction import unit_of_work
 from mobilize.core.urls import external_url
 from mobilize.events import access, disclosure, listing, search
 from mobilize.events import services as events
@@ -206,18 +207,18 @@ def create_organizer_feed(user_id: int, organization_id: int) -> OrganizerFeed:
     now = utcnow()
     statement = upsert(OrganizerFeed).values(user_id=user_id, organization_id=organization_id,
                                              secret=secrets.token_hex(32), created_at=now, modified_at=now)
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=["user_id", "organization_id"],
-        set_={"secret": statement.excluded.secret, "modified_at": now}))
-    db.session.commit()
+    with unit_of_work():
+        db.session.execute(statement.on_conflict_do_update(
+            index_elements=["user_id", "organization_id"],
+            set_={"secret": statement.excluded.secret, "modified_at": now}))
     return organizer_feed_for(user_id, organization_id)
 
 
 def revoke_organizer_feed(user_id: int, organization_id: int) -> None:
     feed = organizer_feed_for(user_id, organization_id)
     if feed is not None:
-        db.session.delete(feed)
-        db.session.commit()
+        with unit_of_work():
+            db.session.delete(feed)
 
 
 def organizer_feed(token: str) -> Feed:

@@ -13,6 +13,7 @@ from mobilize.core.mail import subscription_id_for_token
 from mobilize.core.models import utcnow
 from mobilize.core.signals import people_of_organizations
 from mobilize.core.sql import insert_loaded, insert_or_nothing
+from mobilize.core.transaction import unit_of_work
 from mobilize.extensions import db
 from mobilize.people.models import Person, Subscription
 
@@ -164,12 +165,12 @@ def subscription_for_token(token: str) -> Subscription:
 def unsubscribe(token: str) -> Subscription:
     """Stop the organization's mail to this person at once, including mail already in the outbox."""
     subscription = subscription_for_token(token)
-    db.session.execute(
-        update(Subscription)
-        .where(Subscription.id == subscription.id, Subscription.unsubscribed_at.is_(None))
-        .values(unsubscribed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    with unit_of_work():
+        db.session.execute(
+            update(Subscription)
+            .where(Subscription.id == subscription.id, Subscription.unsubscribed_at.is_(None))
+            .values(unsubscribed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     db.session.refresh(subscription)
     return subscription

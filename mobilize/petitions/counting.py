@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from mobilize.core.models import utcnow
 from mobilize.core.sql import upsert
+from mobilize.core.transaction import unit_of_work
 from mobilize.extensions import db
 from mobilize.petitions import news
 from mobilize.petitions.models import CountDelta, Milestone, Petition, PetitionCount, Signature
@@ -56,60 +57,58 @@ def fold_counts() -> list[int]:
     Returns [] without waiting when another fold or a reconciliation holds the lock:
     the deltas stay and the next cycle takes them.
     """
-    if not _try_lock(COUNT_LOCK):
-        db.session.rollback()
-        return []
-    counts, deltas = PetitionCount.__table__, CountDelta.__table__
-    if _postgresql():
-        # Sums exactly the rows it deletes, whatever commits meanwhile.
-        moved = deltas.delete().returning(deltas.c.petition_id, deltas.c.delta).cte("moved")
-        totals = (
-            select(moved.c.petition_id, func.sum(moved.c.delta).label("delta"))
-            .group_by(moved.c.petition_id)
-            .subquery()
-        )
-        changed = db.session.scalars(
-            counts.update()
-            .where(counts.c.petition_id == totals.c.petition_id)
-            .values(signatures=counts.c.signatures + totals.c.delta)
-            .returning(counts.c.petition_id)
-        ).all()
-    else:
-        # The UPDATE takes SQLite's write lock first, so no delta can arrive before the DELETE.
-        pending = select(func.sum(deltas.c.delta)).where(deltas.c.petition_id == counts.c.petition_id)
-        changed = db.session.scalars(
-            counts.update()
-            .where(counts.c.petition_id.in_(select(deltas.c.petition_id)))
-            .values(signatures=counts.c.signatures + pending.scalar_subquery())
-            .returning(counts.c.petition_id)
-        ).all()
-        db.session.execute(deltas.delete())
-    db.session.commit()
-    return list(changed)
+    with unit_of_work():
+        if not _try_lock(COUNT_LOCK):
+            return []
+        counts, deltas = PetitionCount.__table__, CountDelta.__table__
+        if _postgresql():
+            # Sums exactly the rows it deletes, whatever commits meanwhile.
+            moved = deltas.delete().returning(deltas.c.petition_id, deltas.c.delta).cte("moved")
+            totals = (
+                select(moved.c.petition_id, func.sum(moved.c.delta).label("delta"))
+                .group_by(moved.c.petition_id)
+                .subquery()
+            )
+            changed = db.session.scalars(
+                counts.update()
+                .where(counts.c.petition_id == totals.c.petition_id)
+                .values(signatures=counts.c.signatures + totals.c.delta)
+                .returning(counts.c.petition_id)
+            ).all()
+        else:
+            # The UPDATE takes SQLite's write lock first, so no delta can arrive before the DELETE.
+            pending = select(func.sum(deltas.c.delta)).where(deltas.c.petition_id == counts.c.petition_id)
+            changed = db.session.scalars(
+                counts.update()
+                .where(counts.c.petition_id.in_(select(deltas.c.petition_id)))
+                .values(signatures=counts.c.signatures + pending.scalar_subquery())
+                .returning(counts.c.petition_id)
+            ).all()
+            db.session.execute(deltas.delete())
+        return list(changed)
 
 
 def reconcile_counts() -> int:
     """Set every count to COUNT(*) of its counted signatures less its pending deltas; how many were wrong."""
-    if not _try_lock(RECONCILE_LOCK):
-        db.session.rollback()
-        return 0
-    if _postgresql():
-        db.session.execute(select(func.pg_advisory_xact_lock(COUNT_LOCK)))  # waits out a running fold
-    counted = (
-        select(func.count())
-        .where(Signature.petition_id == PetitionCount.petition_id, Signature.counted)
-        .scalar_subquery()
-    )
-    pending = (
-        select(func.coalesce(func.sum(CountDelta.delta), 0))
-        .where(CountDelta.petition_id == PetitionCount.petition_id)
-        .scalar_subquery()
-    )
-    expected = counted - pending
-    corrected = db.session.execute(
-        update(PetitionCount).where(PetitionCount.signatures != expected).values(signatures=expected)
-    ).rowcount
-    db.session.commit()
+    with unit_of_work():
+        if not _try_lock(RECONCILE_LOCK):
+            return 0
+        if _postgresql():
+            db.session.execute(select(func.pg_advisory_xact_lock(COUNT_LOCK)))  # waits out a running fold
+        counted = (
+            select(func.count())
+            .where(Signature.petition_id == PetitionCount.petition_id, Signature.counted)
+            .scalar_subquery()
+        )
+        pending = (
+            select(func.coalesce(func.sum(CountDelta.delta), 0))
+            .where(CountDelta.petition_id == PetitionCount.petition_id)
+            .scalar_subquery()
+        )
+        expected = counted - pending
+        corrected = db.session.execute(
+            update(PetitionCount).where(PetitionCount.signatures != expected).values(signatures=expected)
+        ).rowcount
     if corrected:
         log.warning("reconciled the signature count of %d petition(s) with COUNT(*)", corrected)
     return corrected
@@ -128,21 +127,22 @@ def raise_goals(petition_ids: list[int] | None = None) -> list[tuple[int, int]]:
     )
     if petition_ids is not None:
         query = query.where(Petition.id.in_(petition_ids))
-    reached = []
-    for petition_id, goal, signatures in db.session.execute(query).all():
-        raised = db.session.execute(
-            update(Petition).where(Petition.id == petition_id, Petition.goal == goal).values(goal=next_goal(signatures))
-        ).rowcount
-        if not raised:
-            continue
-        passed = [goal, *(g for g in _ladder_until(signatures) if g > goal)]
-        db.session.execute(
-            upsert(Milestone)
-            .values([{"petition_id": petition_id, "signatures": g, "reached_at": utcnow()} for g in passed])
-            .on_conflict_do_nothing(index_elements=["petition_id", "signatures"])
-        )
-        reached.append((petition_id, goal))
-    db.session.commit()
+    with unit_of_work():
+        reached = []
+        for petition_id, goal, signatures in db.session.execute(query).all():
+            raised = db.session.execute(
+                update(Petition).where(Petition.id == petition_id, Petition.goal == goal)
+                .values(goal=next_goal(signatures))
+            ).rowcount
+            if not raised:
+                continue
+            passed = [goal, *(g for g in _ladder_until(signatures) if g > goal)]
+            db.session.execute(
+                upsert(Milestone)
+                .values([{"petition_id": petition_id, "signatures": g, "reached_at": utcnow()} for g in passed])
+                .on_conflict_do_nothing(index_elements=["petition_id", "signatures"])
+            )
+            reached.append((petition_id, goal))
     return reached
 
 
@@ -158,13 +158,13 @@ def close_due_petitions() -> int:
 
     The conditional UPDATE closes each petition once, however many workers run it.
     """
-    closed = db.session.scalars(
-        update(Petition).where(Petition.status == "open", Petition.closes_at <= utcnow()).values(status="closed")
-        .returning(Petition.id)
-    ).all()
-    for petition_id in closed:
-        news.queue_closed_mails(petition_id)
-    db.session.commit()
+    with unit_of_work():
+        closed = db.session.scalars(
+            update(Petition).where(Petition.status == "open", Petition.closes_at <= utcnow()).values(status="closed")
+            .returning(Petition.id)
+        ).all()
+        for petition_id in closed:
+            news.queue_closed_mails(petition_id)
     return len(closed)
 
 

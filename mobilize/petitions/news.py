@@ -14,6 +14,7 @@ from mobilize.accounts.services import active_organizers
 from mobilize.core.mail import queue_mail
 from mobilize.core.models import utcnow
 from mobilize.core.sql import upsert
+from mobilize.core.transaction import Abandon, unit_of_work
 from mobilize.core.urls import external_url
 from mobilize.extensions import db
 from mobilize.people.models import Subscription
@@ -34,23 +35,24 @@ UPDATE_WINDOW = timedelta(days=7)  # petition updates older than this are not ma
 def send_milestone_mails() -> int:
     """Tell a petition's organizers each goal it reached (and the new goal), once per goal."""
     queued = 0
-    milestones = db.session.scalars(
-        select(Milestone).where(Milestone.notified_at.is_(None)).order_by(Milestone.id).limit(BATCH)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for milestone in milestones:
-        petition = db.session.get(Petition, milestone.petition_id)
-        for user in active_organizers(petition.organization_id):
-            queued += queue_mail(
-                user.email, "petition_milestone",
-                dedupe_key=f"milestone:{petition.id}:{milestone.signatures}:{user.id}",
-                user=user, petition=petition, organization=petition.organization, reached=milestone.signatures,
-                signatures=petition.count.signatures, goal=petition.goal,
-                petition_url=external_url("petitions.show", slug=petition.slug),
-                manage_url=external_url("petitions.edit", slug=petition.organization.slug, petition_id=petition.uuid),
-            ) is not None
-        milestone.notified_at = utcnow()
-    db.session.commit()
+    with unit_of_work():
+        milestones = db.session.scalars(
+            select(Milestone).where(Milestone.notified_at.is_(None)).order_by(Milestone.id).limit(BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for milestone in milestones:
+            petition = db.session.get(Petition, milestone.petition_id)
+            for user in active_organizers(petition.organization_id):
+                queued += queue_mail(
+                    user.email, "petition_milestone",
+                    dedupe_key=f"milestone:{petition.id}:{milestone.signatures}:{user.id}",
+                    user=user, petition=petition, organization=petition.organization, reached=milestone.signatures,
+                    signatures=petition.count.signatures, goal=petition.goal,
+                    petition_url=external_url("petitions.show", slug=petition.slug),
+                    manage_url=external_url("petitions.edit", slug=petition.organization.slug,
+                                            petition_id=petition.uuid),
+                ) is not None
+            milestone.notified_at = utcnow()
     return queued
 
 
@@ -88,34 +90,43 @@ def send_update_mails(now: datetime | None = None, batch: int = BATCH) -> int:
     ).all()
     queued = 0
     for update_id in ids:
-        db.session.execute(upsert(UpdateMailing).values(update_id=update_id, last_signature_id=0)
-                           .on_conflict_do_nothing(index_elements=["update_id"]))
-        mailing = db.session.scalars(select(UpdateMailing).where(UpdateMailing.update_id == update_id)
-                                     .with_for_update(skip_locked=True)).first()
-        if mailing is None or mailing.finished_at is not None:
-            db.session.rollback()
+        try:
+            with unit_of_work():
+                queued += _mail_update_batch(update_id, now, batch)
+        except Abandon:  # another sweep has this update's mailing, or it finished meanwhile
             continue
-        update = db.session.get(PetitionUpdate, update_id)
-        petition = db.session.get(Petition, update.petition_id)
-        rows = db.session.execute(
-            select(Signature, Subscription.id)
-            .join(Subscription, (Subscription.person_id == Signature.person_id)
-                  & (Subscription.organization_id == petition.organization_id))
-            .where(Signature.petition_id == petition.id, Signature.id > mailing.last_signature_id,
-                   Signature.opt_in_wording.is_not(None), Signature.confirmed_at.is_not(None),
-                   Signature.invalidated_at.is_(None), Subscription.unsubscribed_at.is_(None))
-            .order_by(Signature.id).limit(batch).options(joinedload(Signature.person))
-        ).all()
-        for signature, subscription_id in rows:
-            queued += queue_mail(
-                signature.person.email, "petition_update", dedupe_key=f"petition-update:{update.id}:{signature.id}",
-                subscription_id=subscription_id, update=update, petition=petition,
-                organization=petition.organization, person=signature.person,
-                petition_url=external_url("petitions.show", slug=petition.slug),
-            ) is not None
-        if rows:
-            mailing.last_signature_id = rows[-1][0].id
-        if len(rows) < batch:
-            mailing.finished_at = now
-        db.session.commit()
+    return queued
+
+
+def _mail_update_batch(update_id: int, now: datetime, batch: int) -> int:
+    """The next batch of one update's mailing, inside the caller's unit of work; how many mails were queued."""
+    queued = 0
+    db.session.execute(upsert(UpdateMailing).values(update_id=update_id, last_signature_id=0)
+                       .on_conflict_do_nothing(index_elements=["update_id"]))
+    mailing = db.session.scalars(select(UpdateMailing).where(UpdateMailing.update_id == update_id)
+                                 .with_for_update(skip_locked=True)).first()
+    if mailing is None or mailing.finished_at is not None:
+        raise Abandon
+    update = db.session.get(PetitionUpdate, update_id)
+    petition = db.session.get(Petition, update.petition_id)
+    rows = db.session.execute(
+        select(Signature, Subscription.id)
+        .join(Subscription, (Subscription.person_id == Signature.person_id)
+              & (Subscription.organization_id == petition.organization_id))
+        .where(Signature.petition_id == petition.id, Signature.id > mailing.last_signature_id,
+               Signature.opt_in_wording.is_not(None), Signature.confirmed_at.is_not(None),
+               Signature.invalidated_at.is_(None), Subscription.unsubscribed_at.is_(None))
+        .order_by(Signature.id).limit(batch).options(joinedload(Signature.person))
+    ).all()
+    for signature, subscription_id in rows:
+        queued += queue_mail(
+            signature.person.email, "petition_update", dedupe_key=f"petition-update:{update.id}:{signature.id}",
+            subscription_id=subscription_id, update=update, petition=petition,
+            organization=petition.organization, person=signature.person,
+            petition_url=external_url("petitions.show", slug=petition.slug),
+        ) is not None
+    if rows:
+        mailing.last_signature_id = rows[-1][0].id
+    if len(rows) < batch:
+        mailing.finished_at = now
     return queued

@@ -15,12 +15,14 @@ from sqlalchemy.orm import joinedload
 
 from mobilize.accounts.models import Organization
 from mobilize.accounts.services import organization_ids_for, require_member
+from mobilize.core.checks import FieldErrors
 from mobilize.core.errors import Conflict, Invalid, NotFound
 from mobilize.core.markdown import render_markdown
 from mobilize.core.memo import SecondsMemo
 from mobilize.core.models import utcnow
 from mobilize.core.signals import people_of_organizations
 from mobilize.core.text import like_containing, slugify
+from mobilize.core.transaction import unit_of_work
 from mobilize.extensions import db
 from mobilize.people import services as people
 from mobilize.people.models import Person
@@ -49,41 +51,41 @@ def _signers(org_ids):
 
 def _petition_fields(fields: dict, petition: Petition | None = None) -> dict:
     """Trimmed, checked petition fields; Invalid names each wrong one."""
-    errors: dict[str, str] = {}
+    errors = FieldErrors()
     clean = {}
-    for name, limit in (("title", 200), ("summary", 500), ("image_url", 1000)):
+    for name in ("title", "summary", "image_url"):
         if name in fields:
             clean[name] = (fields[name] or "").strip()
-            if len(clean[name]) > limit:
-                errors[name] = f"At most {limit} characters."
-    if "title" in clean and not clean["title"]:
-        errors["title"] = "Give the petition a title."
     if clean.get("image_url") and not clean["image_url"].startswith("https://"):
-        errors["image_url"] = "Use an https:// address."
+        errors.add("image_url", "Use an https:// address.")  # before its length: the address is wrong anyway
+    for name, limit in (("title", 200), ("summary", 500), ("image_url", 1000)):
+        if len(clean.get(name, "")) > limit:
+            errors.add(name, f"At most {limit} characters.")
+    if "title" in clean and not clean["title"]:
+        errors.add("title", "Give the petition a title.")
     if "body" in fields:
         clean["body"] = fields["body"] or ""
         clean["body_html"] = render_markdown(clean["body"])
     if fields.get("goal") is not None:
         clean["goal"] = int(fields["goal"])
         if clean["goal"] < 1:
-            errors["goal"] = "The goal is at least one signature."
+            errors.add("goal", "The goal is at least one signature.")
     if "closes_at" in fields:
         clean["closes_at"] = fields["closes_at"]
         taking = fields.get("status") in (None, "draft", "open")
         if clean["closes_at"] is not None and clean["closes_at"] <= utcnow() and taking:
-            errors["closes_at"] = "Choose a closing date in the future, or none."
+            errors.add("closes_at", "Choose a closing date in the future, or none.")
     if fields.get("slug"):
         clean["slug"] = fields["slug"].strip().lower()
         if not SLUG.match(clean["slug"]) or len(clean["slug"]) > 80:
-            errors["slug"] = "Use lower-case letters, digits and hyphens."
+            errors.add("slug", "Use lower-case letters, digits and hyphens.")
         elif petition is not None and petition.slug != clean["slug"] and petition.status != "draft":
-            errors["slug"] = "The web address cannot change once the petition is published."
+            errors.add("slug", "The web address cannot change once the petition is published.")
     if fields.get("status") is not None:
         clean["status"] = fields["status"]
         if clean["status"] not in STATUSES:
-            errors["status"] = f"Status is one of {', '.join(STATUSES)}."
-    if errors:
-        raise Invalid("Please correct the highlighted fields.", errors)
+            errors.add("status", f"Status is one of {', '.join(STATUSES)}.")
+    errors.raise_if_any("Please correct the highlighted fields.")
     return clean
 
 
@@ -118,16 +120,16 @@ def create_petition(user_id: int, organization_id: int, **fields) -> Petition:
     slug = clean.pop("slug", None)
     petition = Petition(organization_id=organization_id, created_by_id=user_id, **clean)
     petition.count = PetitionCount(signatures=0)
-    if slug:
-        petition.slug = slug
-        try:
-            with db.session.begin_nested():
-                db.session.add(petition)
-        except IntegrityError:
-            raise Conflict("That web address is taken.", {"slug": "Taken; choose another."}) from None
-    else:
-        _save_with_unique_slug(petition, slugify(clean["title"], 70))
-    db.session.commit()
+    with unit_of_work():
+        if slug:
+            petition.slug = slug
+            try:
+                with db.session.begin_nested():
+                    db.session.add(petition)
+            except IntegrityError:
+                raise Conflict("That web address is taken.", {"slug": "Taken; choose another."}) from None
+        else:
+            _save_with_unique_slug(petition, slugify(clean["title"], 70))
     return petition
 
 
@@ -136,12 +138,11 @@ def update_petition(user_id: int, petition_id: int, **fields) -> Petition:
     clean = _petition_fields(fields, petition)
     if "status" in clean:
         _check_status(petition, clean["status"])
-    for name, value in clean.items():
-        setattr(petition, name, value)
     try:
-        db.session.commit()
+        with unit_of_work():
+            for name, value in clean.items():
+                setattr(petition, name, value)
     except IntegrityError:
-        db.session.rollback()
         raise Conflict("That web address is taken.", {"slug": "Taken; choose another."}) from None
     return petition
 
@@ -188,9 +189,9 @@ def add_target(user_id: int, petition_id: int, **fields) -> Target:
             errors.update(error.fields)
     if errors:
         raise Invalid("Please correct the target's fields.", errors)
-    target = Target(petition=petition, position=len(petition.targets), **clean)
-    db.session.add(target)
-    db.session.commit()
+    with unit_of_work():
+        target = Target(petition=petition, position=len(petition.targets), **clean)
+        db.session.add(target)
     return target
 
 
@@ -201,8 +202,8 @@ def remove_target(user_id: int, petition_id: int, target_uuid) -> None:
         raise NotFound("No such target.")
     if petition.status == "open" and len(petition.targets) == 1:
         raise Conflict("An open petition needs a target; add another before removing this one.")
-    petition.targets.remove(target)
-    db.session.commit()
+    with unit_of_work():
+        petition.targets.remove(target)
 
 
 def post_update(user_id: int, petition_id: int, title: str, body: str) -> PetitionUpdate:
@@ -212,8 +213,8 @@ def post_update(user_id: int, petition_id: int, title: str, body: str) -> Petiti
         raise Invalid("Give the update a title of at most 200 characters.", {"title": "Required, at most 200."})
     update_ = PetitionUpdate(petition_id=petition.id, author_id=user_id, title=title, body=body or "",
                              body_html=render_markdown(body or ""))
-    db.session.add(update_)
-    db.session.commit()
+    with unit_of_work():
+        db.session.add(update_)
     return update_
 
 
@@ -333,8 +334,8 @@ def managed_signature(user_id: int, petition_id: int, signature_uuid) -> Signatu
 
 def hide_comment(user_id: int, petition_id: int, signature_uuid, hidden: bool = True) -> Signature:
     signature = managed_signature(user_id, petition_id, signature_uuid)
-    signature.comment_hidden_at = (signature.comment_hidden_at or utcnow()) if hidden else None
-    db.session.commit()
+    with unit_of_work():
+        signature.comment_hidden_at = (signature.comment_hidden_at or utcnow()) if hidden else None
     return signature
 
 
@@ -348,9 +349,9 @@ def invalidate_signatures(user_id: int, petition_id: int, reason: str, *, signat
     """
     petition = managed_petition(user_id, petition_id)
     reason = " ".join((reason or "").split())
-    errors = {}
+    errors = FieldErrors()
     if not reason or len(reason) > 500:
-        errors["reason"] = "Say why, in at most 500 characters."
+        errors.add("reason", "Say why, in at most 500 characters.")
     clauses, criteria = [], {}
     if signature_uuid is not None:
         clauses.append(Signature.uuid == signature_uuid)
@@ -359,12 +360,12 @@ def invalidate_signatures(user_id: int, petition_id: int, reason: str, *, signat
         try:
             ip = str(ipaddress.ip_address(ip))
         except ValueError:
-            errors["ip"] = "Enter an IP address such as 203.0.113.7."
+            errors.add("ip", "Enter an IP address such as 203.0.113.7.")
         clauses.append(Signature.ip_address == ip)
         criteria["ip"] = ip
     if domain := (email_domain or "").strip().lower().lstrip("@"):
         if not DOMAIN.match(domain):
-            errors["email_domain"] = "Enter a domain such as example.com."
+            errors.add("email_domain", "Enter a domain such as example.com.")
         clauses.append(Signature.person_id.in_(select(Person.id).where(Person.email_normalized.endswith("@" + domain))))
         criteria["email_domain"] = domain
     if signed_after is not None:
@@ -374,25 +375,24 @@ def invalidate_signatures(user_id: int, petition_id: int, reason: str, *, signat
         clauses.append(Signature.created_at < signed_before)
         criteria["signed_before"] = signed_before.isoformat()
     if signed_after and signed_before and signed_after >= signed_before:
-        errors["signed_before"] = "The end of the window must come after its start."
+        errors.add("signed_before", "The end of the window must come after its start.")
     if not clauses:
-        errors.setdefault("ip", "Choose signatures by IP address, email domain or time window.")
-    if errors:
-        raise Invalid("Please correct the highlighted fields.", errors)
+        errors.add("ip", "Choose signatures by IP address, email domain or time window.")
+    errors.raise_if_any("Please correct the highlighted fields.")
     invalidation = Invalidation(petition_id=petition.id, user_id=user_id, reason=reason, criteria=criteria)
-    db.session.add(invalidation)
-    db.session.flush()
-    confirmed_at = db.session.scalars(
-        update(Signature)
-        .where(Signature.petition_id == petition.id, Signature.invalidated_at.is_(None), *clauses)
-        .values(invalidated_at=utcnow(), invalidation_id=invalidation.id)
-        .returning(Signature.confirmed_at)
-        .execution_options(synchronize_session=False)
-    ).all()
-    invalidation.signatures = len(confirmed_at)
-    if counted := sum(1 for value in confirmed_at if value is not None):
-        db.session.add(CountDelta(petition_id=petition.id, delta=-counted))
-    db.session.commit()
+    with unit_of_work():
+        db.session.add(invalidation)
+        db.session.flush()
+        confirmed_at = db.session.scalars(
+            update(Signature)
+            .where(Signature.petition_id == petition.id, Signature.invalidated_at.is_(None), *clauses)
+            .values(invalidated_at=utcnow(), invalidation_id=invalidation.id)
+            .returning(Signature.confirmed_at)
+            .execution_options(synchronize_session=False)
+        ).all()
+        invalidation.signatures = len(confirmed_at)
+        if counted := sum(1 for value in confirmed_at if value is not None):
+            db.session.add(CountDelta(petition_id=petition.id, delta=-counted))
     return invalidation
 
 

@@ -27,6 +27,7 @@ from mobilize.core.mail import queue_composed_later
 from mobilize.core.memo import SecondsMemo
 from mobilize.core.models import utcnow
 from mobilize.core.sql import insert_or_nothing
+from mobilize.core.transaction import unit_of_work
 from mobilize.extensions import db
 from mobilize.people.services import clean_email, person_id_for, subscribe
 from mobilize.petitions.models import COMMENT_MAX, CountDelta, Petition, Signature, taking_signatures
@@ -70,7 +71,7 @@ def _clean(signer: Signer) -> tuple[str, dict]:
     try:
         address = clean_email(signer.email)
     except Invalid as error:
-        errors.update(error.fields)
+        errors.absorb(error)
     errors.raise_if_any("Please correct the highlighted fields.")
     values["locality"] = _locality(values["postal_code"], values["country"])
     return address, values
@@ -140,34 +141,34 @@ def sign(petition: int | Row, signer: Signer, *, source: str = "web", ip_address
     if confirmed_by is not None:
         require_member(confirmed_by, petition.organization_id)
     address, values = _clean(signer)
-    person_id = person_id_for(
-        address, **{k: values[k] for k in ("given_name", "family_name", "postal_code", "country", "locality")}
-    )
     now = utcnow()
     confirmed = confirmed_by is not None
     insert = insert_or_nothing(Signature, ("petition_id", "person_id"), ("id", "uuid"))
-    created = db.session.connection().execute(insert, {
-        "petition_id": petition.id, "person_id": person_id, "public": bool(signer.public),
-        "opt_in_wording": opt_in_wording(petition.organization_name) if signer.opt_in else None,
-        "source": source, "ip_address": ip_address, **values,
-        "confirmation_sent_at": None if confirmed else now, "confirmations_sent": 0 if confirmed else 1,
-        "confirmed_at": now if confirmed else None, "confirmed_via": "organization" if confirmed else None,
-    }).first()
-    if created is not None:
-        signature_id = created.id
-        if confirmed:
-            _counted(db.session.get(Signature, signature_id))
-        else:
-            _queue_confirmation(petition, created.uuid, values["given_name"], address, 1)
-    else:
-        signature_id = db.session.scalar(
-            select(Signature.id).where(Signature.petition_id == petition.id, Signature.person_id == person_id)
+    with unit_of_work():
+        person_id = person_id_for(
+            address, **{k: values[k] for k in ("given_name", "family_name", "postal_code", "country", "locality")}
         )
-        if confirmed:
-            _mark_confirmed(db.session.get(Signature, signature_id), "organization")
+        created = db.session.connection().execute(insert, {
+            "petition_id": petition.id, "person_id": person_id, "public": bool(signer.public),
+            "opt_in_wording": opt_in_wording(petition.organization_name) if signer.opt_in else None,
+            "source": source, "ip_address": ip_address, **values,
+            "confirmation_sent_at": None if confirmed else now, "confirmations_sent": 0 if confirmed else 1,
+            "confirmed_at": now if confirmed else None, "confirmed_via": "organization" if confirmed else None,
+        }).first()
+        if created is not None:
+            signature_id = created.id
+            if confirmed:
+                _counted(db.session.get(Signature, signature_id))
+            else:
+                _queue_confirmation(petition, created.uuid, values["given_name"], address, 1)
         else:
-            _resend_confirmation(petition, signature_id, address)
-    db.session.commit()
+            signature_id = db.session.scalar(
+                select(Signature.id).where(Signature.petition_id == petition.id, Signature.person_id == person_id)
+            )
+            if confirmed:
+                _mark_confirmed(db.session.get(Signature, signature_id), "organization")
+            else:
+                _resend_confirmation(petition, signature_id, address)
     return signature_id, created is not None
 
 
@@ -257,8 +258,8 @@ def confirm(token: str) -> Signature:
     if signature.confirmed_at is None:
         if not signature.petition.is_open:
             raise Conflict("This petition closed before your signature was confirmed.")
-        _mark_confirmed(signature, "email")
-        db.session.commit()
+        with unit_of_work():
+            _mark_confirmed(signature, "email")
     return signature
 
 
@@ -271,10 +272,10 @@ def expire_unconfirmed(batch: int = 5000, max_batches: int = 20) -> int:
             Signature.confirmed_at.is_(None), Signature.invalidated_at.is_(None),
             Signature.confirmation_sent_at < cutoff,
         ).limit(batch)
-        deleted = db.session.execute(
-            delete(Signature).where(Signature.id.in_(ids)).execution_options(synchronize_session=False)
-        ).rowcount
-        db.session.commit()
+        with unit_of_work():
+            deleted = db.session.execute(
+                delete(Signature).where(Signature.id.in_(ids)).execution_options(synchronize_session=False)
+            ).rowcount
         total += deleted
         if deleted < batch:
             break

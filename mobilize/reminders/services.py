@@ -17,6 +17,7 @@ from mobilize.core.mail import queue_mail
 from mobilize.core.models import OutboundMail, utcnow
 from mobilize.core.signals import event_changed_significantly
 from mobilize.core.sql import epoch_seconds, plan_for_these_values, upsert
+from mobilize.core.transaction import unit_of_work
 from mobilize.core.urls import external_url
 from mobilize.events import calendar_links
 from mobilize.events import services as events
@@ -148,10 +149,10 @@ def send_due_reminders(now: datetime | None = None) -> int:
     for minutes in _offsets_in_use():
         after = 0
         while after is not None:
-            ids, after = due_reminders(minutes, now, after, BATCH)
-            for place in _places(ids):
-                queued += queue_reminder(place, minutes)
-            db.session.commit()
+            with unit_of_work():
+                ids, after = due_reminders(minutes, now, after, BATCH)
+                for place in _places(ids):
+                    queued += queue_reminder(place, minutes)
     return queued
 
 
@@ -180,16 +181,17 @@ def send_due_notices(now: datetime | None = None) -> int:
         ).first()
         if notice is None:
             return queued
-        event = db.session.get(Event, notice.event_id)
-        attendances = db.session.scalars(
-            select(Attendance).where(Attendance.event_id == event.id,
-                                     exists().where(Place.attendance_id == Attendance.id, Place.status != "cancelled"))
-            .order_by(Attendance.id).options(joinedload(Attendance.person), selectinload(Attendance.places))
-        ).all()
-        for attendance in attendances:
-            queued += queue_notice(notice, event, attendance)
-        notice.sent_at = now
-        db.session.commit()
+        with unit_of_work():  # the notice's lock is held until this commits
+            event = db.session.get(Event, notice.event_id)
+            attendances = db.session.scalars(
+                select(Attendance).where(Attendance.event_id == event.id,
+                                         exists().where(Place.attendance_id == Attendance.id,
+                                                        Place.status != "cancelled"))
+                .order_by(Attendance.id).options(joinedload(Attendance.person), selectinload(Attendance.places))
+            ).all()
+            for attendance in attendances:
+                queued += queue_notice(notice, event, attendance)
+            notice.sent_at = now
 
 
 def queue_notice(notice: EventNotice, event: Event, attendance: Attendance) -> bool:
@@ -238,26 +240,26 @@ def send_followups(now: datetime | None = None) -> int:
     ).all()
     queued = 0
     for slot in ended:
-        event = slot.event
-        label = format_range(slot.start_at, slot.end_at, event.timezone)
-        next_events = _next_events(event.organization_id, now, event.id)
-        places = db.session.scalars(
-            select(Place).where(Place.timeslot_id == slot.id, Place.status == "confirmed").order_by(Place.id)
-            .options(joinedload(Place.attendance).joinedload(Attendance.person))
-        ).all()
-        for place in places:
-            queued += queue_mail(
-                place.attendance.person.email, "followup_attendee", dedupe_key=f"followup:{place.id}",
-                event=event, organization=event.organization, person=place.attendance.person, label=label,
-                next_events=next_events, more_url=external_url("events.index", org=event.organization.slug),
-            ) is not None
-        attendees_url = external_url("rsvps.attendees", slug=event.organization.slug, event_uuid=event.uuid)
-        for user in active_organizers(event.organization_id):
-            queued += queue_mail(
-                user.email, "followup_organizer", dedupe_key=f"followup-organizer:{slot.id}:{user.id}",
-                user=user, event=event, organization=event.organization, label=label, going=len(places),
-                attendees_url=attendees_url,
-            ) is not None
-        db.session.commit()
+        with unit_of_work():  # each timeslot's mails on their own
+            event = slot.event
+            label = format_range(slot.start_at, slot.end_at, event.timezone)
+            next_events = _next_events(event.organization_id, now, event.id)
+            places = db.session.scalars(
+                select(Place).where(Place.timeslot_id == slot.id, Place.status == "confirmed").order_by(Place.id)
+                .options(joinedload(Place.attendance).joinedload(Attendance.person))
+            ).all()
+            for place in places:
+                queued += queue_mail(
+                    place.attendance.person.email, "followup_attendee", dedupe_key=f"followup:{place.id}",
+                    event=event, organization=event.organization, person=place.attendance.person, label=label,
+                    next_events=next_events, more_url=external_url("events.index", org=event.organization.slug),
+                ) is not None
+            attendees_url = external_url("rsvps.attendees", slug=event.organization.slug, event_uuid=event.uuid)
+            for user in active_organizers(event.organization_id):
+                queued += queue_mail(
+                    user.email, "followup_organizer", dedupe_key=f"followup-organizer:{slot.id}:{user.id}",
+                    user=user, event=event, organization=event.organization, label=label, going=len(places),
+                    attendees_url=attendees_url,
+                ) is not None
     return queued
 

@@ -99,7 +99,7 @@ def rsvp(event_id: int, *, email: str, given_name: str, family_name: str = "", p
     its timeslots and guests become what was sent this time. ``notify=False``
     sends no confirmation (records imported or seeded on someone's behalf).
     """
-    with unit_of_work():
+    with unit_of_work(keep_loaded=True):
         event = _open_event(event_id)
         wanted = _chosen_timeslots(event, timeslot_ids)
         guests = _checked_guests(event, guests)
@@ -139,7 +139,7 @@ def _attendance_for(person_id: int, event_id: int, guests: int, source: str, ref
 
 def change_rsvp(attendance_id: int, *, timeslot_ids: Iterable, guests) -> Attendance:
     """The supporter's own change from the manage page."""
-    with unit_of_work():
+    with unit_of_work(keep_loaded=True):
         attendance = lock_attendance(attendance_id)
         event = _open_event(attendance.event_id)
         change_places(attendance, _chosen_timeslots(event, timeslot_ids), _checked_guests(event, guests))
@@ -148,7 +148,7 @@ def change_rsvp(attendance_id: int, *, timeslot_ids: Iterable, guests) -> Attend
 
 def cancel_rsvp(attendance_id: int) -> Attendance:
     """The supporter cancels every place; their seats go to the waitlist."""
-    with unit_of_work():
+    with unit_of_work(keep_loaded=True):
         attendance = lock_attendance(attendance_id)
         if change_places(attendance, set(), attendance.guests, notify=False):
             mail.queue_cancelled(attendance, by_organizer=False)
@@ -157,7 +157,7 @@ def cancel_rsvp(attendance_id: int) -> Attendance:
 
 def replace_manage_link(attendance_id: int) -> Attendance:
     """Revoke every earlier manage link and mail the supporter a new one."""
-    with unit_of_work():
+    with unit_of_work(keep_loaded=True):
         attendance = lock_attendance(attendance_id)
         attendance.manage_key = secrets.token_urlsafe(16)
         mail.queue_new_link(attendance)
@@ -174,7 +174,7 @@ def _organizer_attendance(user_id: int | None, attendance_id: int) -> Attendance
 
 def cancel_place(user_id: int | None, attendance_id: int, timeslot_id: int | None = None) -> Attendance:
     """An organizer cancels an attendee in one timeslot (or all); the attendee is told."""
-    with unit_of_work():
+    with unit_of_work(keep_loaded=True):
         attendance = _organizer_attendance(user_id, attendance_id)
         keep = {p.timeslot_id for p in attendance.active_places() if timeslot_id and p.timeslot_id != timeslot_id}
         if change_places(attendance, keep, attendance.guests, notify=bool(keep)) and not keep:
@@ -184,7 +184,7 @@ def cancel_place(user_id: int | None, attendance_id: int, timeslot_id: int | Non
 
 def move_attendee(user_id: int | None, attendance_id: int, from_timeslot_id: int, to_timeslot_id: int) -> Attendance:
     """Move an attendee to another timeslot of the event; refused when it has no room for their party."""
-    with unit_of_work():
+    with unit_of_work(keep_loaded=True):
         attendance = _organizer_attendance(user_id, attendance_id)
         event = _open_event(attendance.event_id)
         target = next((s for s in open_timeslots(event) if s.id == to_timeslot_id), None)
@@ -208,7 +208,7 @@ def _mark(attendance: Attendance, attended: bool | None) -> None:
 
 def mark_attended(user_id: int | None, attendance_id: int, attended: bool | None) -> Attendance:
     """Attended (True), no-show (False) or not marked (None), once the event has begun."""
-    with unit_of_work():
+    with unit_of_work(keep_loaded=True):
         attendance = _organizer_attendance(user_id, attendance_id)
         _mark(attendance, attended)
     return attendance
@@ -216,7 +216,7 @@ def mark_attended(user_id: int | None, attendance_id: int, attended: bool | None
 
 def set_capacity(user_id: int | None, timeslot_id: int, capacity: int | None) -> Timeslot:
     """An organizer changes a timeslot's capacity (None: unlimited); see ``seats.change_capacity``."""
-    with unit_of_work():
+    with unit_of_work(keep_loaded=True):
         slot = db.session.get(Timeslot, timeslot_id)
         if slot is None:
             raise NotFound("We could not find that time.")
@@ -231,7 +231,7 @@ def set_status(user_id: int, attendance_id: int, *, status: str | None = None,
     timeslots, with capacity and waitlist as for the form; ``attended`` is written when ``set_attended``."""
     if status is not None and status not in ("accepted", "declined", "cancelled"):
         raise Invalid("status must be accepted or declined.", {"status": f"{status!r} is not allowed."})
-    with unit_of_work():
+    with unit_of_work(keep_loaded=True):
         attendance = _organizer_attendance(user_id, attendance_id)
         if status in ("declined", "cancelled"):
             if change_places(attendance, set(), attendance.guests, notify=False):
