@@ -18,7 +18,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from flask import current_app
 from sqlalchemy import and_, delete, or_, select, update
 
-from mobilize.accounts.models import Membership, User
+from mobilize.accounts.services import active_organizers
 from mobilize.core.mail import queue_mail
 from mobilize.core.models import utcnow
 from mobilize.core.text import csv_cell
@@ -257,11 +257,8 @@ def recipient_label(batch: DeliveryBatch) -> str:
 
 def _alert_organizers(batch: DeliveryBatch) -> None:
     petition = batch.petition
-    organizers = db.session.execute(
-        select(User.id, User.email).join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == petition.organization_id, User.active.is_(True))
-    ).all()
     url = external_url("delivery.plan", slug=petition.organization.slug, petition_id=petition.uuid)
-    for user_id, email in organizers:
-        queue_mail(email, "delivery_failed", dedupe_key=f"delivery-failed:{batch.id}:{batch.manual_retries}:{user_id}",
+    for user in active_organizers(petition.organization_id):
+        queue_mail(user.email, "delivery_failed",
+                   dedupe_key=f"delivery-failed:{batch.id}:{batch.manual_retries}:{user.id}",
                    petition=petition, batch=batch, recipient=recipient_label(batch), delivery_url=url)

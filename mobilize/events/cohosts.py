@@ -11,8 +11,8 @@ import uuid as uuid_module
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from mobilize.accounts.models import Membership, Organization, User
-from mobilize.accounts.services import require_member
+from mobilize.accounts.models import Membership, Organization
+from mobilize.accounts.services import active_organizers, require_member
 from mobilize.core.errors import Forbidden, NotFound
 from mobilize.core.mail import queue_mail
 from mobilize.core.models import utcnow
@@ -74,16 +74,10 @@ def _mail_invitation(invitation: CohostInvitation) -> None:
     event, org = invitation.event, invitation.organization
     starts = sorted(slot.start_at for slot in event.timeslots if slot.deleted_at is None)
     url = external_url("events.invitation", slug=org.slug, invitation_id=invitation.uuid)
-    for user in _organizers(org.id):
+    for user in active_organizers(org.id):
         queue_mail(user.email, "cohost_invitation", dedupe_key=f"cohost-invitation:{invitation.uuid}:{user.id}",
                    user=user, event=event, host=event.organization, organization=org, inviter=invitation.invited_by,
                    when=times.format_when(starts[0], event.timezone) if starts else None, invitation_url=url)
-
-
-def _organizers(organization_id: int) -> list[User]:
-    return list(db.session.scalars(
-        select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == organization_id, User.active.is_(True)).order_by(User.id)))
 
 
 def _uuid(value) -> uuid_module.UUID | None:

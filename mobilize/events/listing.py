@@ -164,20 +164,9 @@ def _branch(filters: EventFilters, since: datetime):
         earlier.event_id == slot.event_id, *window(earlier),
         or_(earlier.start_at < slot.start_at, and_(earlier.start_at == slot.start_at, earlier.id < slot.id)),
     )
-    where = [*window(slot), first, Event.visibility == "public", Event.deleted_at.is_(None)]
+    where = [*window(slot), first, Event.visibility == "public", Event.deleted_at.is_(None), *filter_clauses(filters)]
     if not filters.include_cancelled:
         where.append(Event.status == "confirmed")
-    if filters.event_types:
-        where.append(Event.event_type.in_(filters.event_types))
-    if filters.tag:
-        where.append(exists().where(event_tags.c.event_id == Event.id, event_tags.c.tag_id == Tag.id,
-                                    Tag.name == filters.tag))
-    if filters.organization:
-        where.append(access.of_organizations(organization_named(filters.organization)))
-    if filters.mode == "virtual":
-        where.append(Event.is_virtual.is_(True))
-    elif filters.mode == "in_person":
-        where.append(Event.is_virtual.is_(False))
 
     distance = cast(null(), Float)
     order = [slot.start_at, slot.id]
@@ -217,6 +206,22 @@ def _search_statement(filters: EventFilters, now: datetime | None = None, limit:
     hits = union_all(*branches).subquery("hits")
     return (select(Event, hits.c.next_start, hits.c.distance).join(hits, Event.id == hits.c.event_id)
             .order_by(hits.c.distance.asc().nulls_last(), hits.c.next_start, hits.c.slot_id))
+
+
+def filter_clauses(filters: EventFilters) -> list:
+    """The event's own filters (type, tag, organization, mode) as SQL: the listing and the feeds' record of
+    deleted events ask the same of an event."""
+    clauses = []
+    if filters.event_types:
+        clauses.append(Event.event_type.in_(filters.event_types))
+    if filters.tag:
+        clauses.append(exists().where(event_tags.c.event_id == Event.id, event_tags.c.tag_id == Tag.id,
+                                      Tag.name == filters.tag))
+    if filters.organization:
+        clauses.append(access.of_organizations(organization_named(filters.organization)))
+    if filters.mode != "any":
+        clauses.append(Event.is_virtual.is_(filters.mode == "virtual"))
+    return clauses
 
 
 def public_events_query(filters: EventFilters, now: datetime | None = None):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from mobilize.accounts.models import Membership, Organization
 from mobilize.accounts.services import get_organization, require_member
@@ -123,16 +123,7 @@ def _filtered(filters: listing.EventFilters):
     since = window_start(utcnow())
     matching = listing.public_events_query(replace(filters, since=since, include_cancelled=True))
     live = Event.id.in_(matching.with_only_columns(Event.id).order_by(None))
-    deleted = [Event.deleted_at.is_not(None), Event.visibility == "public"]
-    if filters.event_types:
-        deleted.append(Event.event_type.in_(filters.event_types))
-    if filters.tag:
-        deleted.append(exists().where(event_tags.c.event_id == Event.id, event_tags.c.tag_id == Tag.id,
-                                      Tag.name == filters.tag))
-    if filters.organization:
-        deleted.append(access.of_organizations(listing.organization_named(filters.organization)))
-    if filters.mode != "any":
-        deleted.append(Event.is_virtual.is_(filters.mode == "virtual"))
+    deleted = [Event.deleted_at.is_not(None), Event.visibility == "public", *listing.filter_clauses(filters)]
     if filters.is_near:
         distance = search.distance_sql(Event.latitude, Event.longitude, filters.latitude, filters.longitude,
                                        filters.unit)
